@@ -1,0 +1,552 @@
+#include "tst.h"
+
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static tst_suite *suites;
+
+void tst_register(tst_suite *s)
+{
+	/* Keep areas in name order so --list and runs are stable. */
+	tst_suite **pp = &suites;
+	while (*pp && strcmp((*pp)->area, s->area) < 0)
+		pp = &(*pp)->next;
+	s->next = *pp;
+	*pp = s;
+}
+
+const char *tst_verdict_name(tst_verdict v)
+{
+	static const char *const names[] = { "PASS", "FAIL", "SKIP", "TIMEOUT", "CRASH" };
+	return names[v];
+}
+
+/* ---------------------------------------------------------------------- */
+/* Inside the child                                                        */
+
+#define MAX_DEFER 64
+static struct { tst_cleanup_fn fn; void *arg; } defers[MAX_DEFER];
+static int n_defers;
+static bool in_cleanup;
+static jmp_buf cleanup_jmp; /* a cleanup that fails hard resumes the others */
+static char label_buf[256];
+
+static void report(tst_ctx *t, char kind, const char *msg)
+{
+	/* One record per line: newlines inside a message are folded. */
+	strbuf sb = { 0 };
+	sb_printf(&sb, "%c ", kind);
+	for (const char *p = msg; *p; p++)
+		sb_append(&sb, *p == '\n' ? " | " : p, *p == '\n' ? 3 : 1);
+	sb_append(&sb, "\n", 1);
+	size_t off = 0;
+	while (off < sb.len) {
+		ssize_t n = write(t->report_fd, sb.buf + off, sb.len - off);
+		if (n <= 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			off += (size_t)n;
+	}
+	sb_free(&sb);
+}
+
+static void vreport(tst_ctx *t, char kind, const char *file, int line, const char *fmt, va_list ap)
+{
+	char msg[2048];
+	int off = 0;
+	if (file) {
+		const char *base = strrchr(file, '/');
+		off = snprintf(msg, sizeof msg, "%s:%d: ", base ? base + 1 : file, line);
+	}
+	vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
+	report(t, kind, msg);
+}
+
+static void run_defers(tst_ctx *t)
+{
+	in_cleanup = true;
+	while (n_defers > 0) {
+		n_defers--;
+		if (setjmp(cleanup_jmp) == 0)
+			defers[n_defers].fn(t, defers[n_defers].arg);
+	}
+	in_cleanup = false;
+}
+
+static noreturn void child_exit(tst_ctx *t, int code)
+{
+	if (!in_cleanup)
+		run_defers(t);
+	cri_close(t->cri);
+	_exit(code);
+}
+
+void tst_fail(tst_ctx *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(t, 'F', file, line, fmt, ap);
+	va_end(ap);
+	t->failures++;
+}
+
+noreturn void tst_fail_now(tst_ctx *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(t, 'F', file, line, fmt, ap);
+	va_end(ap);
+	t->failures++;
+	if (in_cleanup)
+		longjmp(cleanup_jmp, 1);
+	child_exit(t, 1);
+}
+
+noreturn void tst_skip(tst_ctx *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(t, 'S', NULL, 0, fmt, ap);
+	va_end(ap);
+	child_exit(t, t->failures ? 1 : 0);
+}
+
+void tst_info(tst_ctx *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(t, 'I', NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+void tst_defer(tst_ctx *t, tst_cleanup_fn fn, void *arg)
+{
+	if (n_defers >= MAX_DEFER)
+		tst_fail_now(t, __FILE__, __LINE__, "too many cleanup actions (max %d)", MAX_DEFER);
+	defers[n_defers].fn = fn;
+	defers[n_defers].arg = arg;
+	n_defers++;
+}
+
+const char *tst_image(tst_ctx *t, const char *role)
+{
+	for (size_t i = 0; i < t->env->n_images; i++)
+		if (!strcmp(t->env->images[i].role, role))
+			return t->env->images[i].ref;
+	tst_fail_now(t, __FILE__, __LINE__, "no image configured for role '%s'", role);
+}
+
+static void make_label(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s", name);
+	for (char *p = buf; *p; p++)
+		if (*p == '/')
+			*p = '.';
+}
+
+const char *tst_test_label(tst_ctx *t)
+{
+	return label_buf;
+}
+
+static noreturn void child_main(const tst_env *env, const tst_case *tc, int fd)
+{
+	tst_ctx t = { .env = env, .tc = tc, .report_fd = fd };
+	err_clear(&t.err);
+	make_label(label_buf, sizeof label_buf, tc->name);
+	if (cri_connect(&t.cri, env->endpoint, env->image_endpoint, env->timeout_ms, &t.err) < 0)
+		tst_fail_now(&t, NULL, 0, "%s", t.err.msg);
+	tc->fn(&t);
+	child_exit(&t, t.failures ? 1 : 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* In the parent                                                           */
+
+typedef struct {
+	const tst_env *env;
+	tst_summary *sum;
+	size_t n_selected, done;
+	CU_pTest *cu_tests;      /* parallel to sum->results */
+	bool tty;
+} run_state;
+static run_state *RS;
+
+static const char *color(tst_verdict v)
+{
+	if (!RS->tty)
+		return "";
+	switch (v) {
+	case TST_PASS: return "\033[32m";
+	case TST_SKIP: return "\033[33m";
+	default: return "\033[31m";
+	}
+}
+
+/* Fork fn in its own process group with a deadline; collect its records. */
+typedef void (*child_fn)(const tst_env *env, const void *arg, int fd);
+
+static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, int timeout_s, strbuf *detail,
+			      int64_t *dur_ms)
+{
+	int fds[2];
+	int64_t start = util_now_ms();
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		sb_printf(detail, "pipe: %s", strerror(errno));
+		return TST_CRASH;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		sb_printf(detail, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return TST_CRASH;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		close(fds[0]);
+		fn(env, arg, fds[1]);
+		_exit(0);
+	}
+	setpgid(pid, pid);
+	close(fds[1]);
+	int64_t deadline = start + (int64_t)timeout_s * 1000;
+	strbuf in = { 0 };
+	bool timed_out = false;
+	for (;;) {
+		int64_t left = deadline - util_now_ms();
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		int r = poll(&p, 1, (int)(left > 500 ? 500 : left));
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		char buf[4096];
+		ssize_t n = read(fds[0], buf, sizeof buf);
+		if (n <= 0)
+			break;
+		sb_append(&in, buf, (size_t)n);
+	}
+	close(fds[0]);
+	int status = 0;
+	if (timed_out) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	} else {
+		/* The pipe closed; the child is exiting. Bound the wait anyway. */
+		while (waitpid(pid, &status, WNOHANG) == 0) {
+			if (util_now_ms() > deadline) {
+				kill(-pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				timed_out = true;
+				break;
+			}
+			util_sleep_ms(2);
+		}
+		/* Reap any grandchildren the test left in its group. */
+		kill(-pid, SIGKILL);
+	}
+	*dur_ms = util_now_ms() - start;
+	bool skipped = false, failed = false;
+	for (char *line = in.buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (line[0] == 'S')
+			skipped = true;
+		if (line[0] == 'F')
+			failed = true;
+		if (line[0] == 'S' || line[0] == 'F' || line[0] == 'I')
+			sb_printf(detail, "%s%s%s", detail->len ? "\n" : "", line[0] == 'I' ? "note: " : "", line + 2);
+	}
+	sb_free(&in);
+	if (timed_out) {
+		sb_printf(detail, "%stest did not finish within %d s; its process group was killed",
+			  detail->len ? "\n" : "", timeout_s);
+		return TST_TIMEOUT;
+	}
+	if (WIFSIGNALED(status)) {
+		sb_printf(detail, "%stest process died of signal %d (%s)", detail->len ? "\n" : "",
+			  WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return TST_CRASH;
+	}
+	if (failed || WEXITSTATUS(status) != 0) {
+		if (!failed)
+			sb_printf(detail, "%stest process exited with status %d", detail->len ? "\n" : "",
+				  WEXITSTATUS(status));
+		return TST_FAIL;
+	}
+	return skipped ? TST_SKIP : TST_PASS;
+}
+
+static void child_test(const tst_env *env, const void *arg, int fd)
+{
+	child_main(env, arg, fd);
+}
+
+/* Remove what a test (label value, or NULL for the whole run) left behind. */
+static void child_sweep(const tst_env *env, const void *arg, int fd)
+{
+	const char *test_label = arg;
+	cri_conn *c;
+	crit_err e;
+	tst_ctx t = { .env = env, .report_fd = fd };
+	if (cri_connect(&c, env->endpoint, NULL, env->timeout_ms, &e) < 0) {
+		report(&t, 'F', e.msg);
+		_exit(1);
+	}
+	Runtime__V1__PodSandboxFilter filter = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
+	Runtime__V1__PodSandboxFilter__LabelSelectorEntry l1 = RUNTIME__V1__POD_SANDBOX_FILTER__LABEL_SELECTOR_ENTRY__INIT,
+							  l2 = l1;
+	Runtime__V1__PodSandboxFilter__LabelSelectorEntry *sel[2] = { &l1, &l2 };
+	l1.key = TST_LABEL_RUN;
+	l1.value = (char *)env->run_id;
+	l2.key = TST_LABEL_TEST;
+	l2.value = (char *)test_label;
+	filter.n_label_selector = test_label ? 2 : 1;
+	filter.label_selector = sel;
+	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+	req.filter = &filter;
+	Runtime__V1__ListPodSandboxResponse *resp = NULL;
+	if (CRI_CALL(c, ListPodSandbox, &req, &resp, &e) < 0) {
+		report(&t, 'F', e.msg);
+		_exit(1);
+	}
+	int left = 0;
+	for (size_t i = 0; i < resp->n_items; i++) {
+		const char *id = resp->items[i]->id;
+		Runtime__V1__StopPodSandboxRequest sr = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+		Runtime__V1__RemovePodSandboxRequest rr = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+		Runtime__V1__StopPodSandboxResponse *sresp = NULL;
+		Runtime__V1__RemovePodSandboxResponse *rresp = NULL;
+		sr.pod_sandbox_id = rr.pod_sandbox_id = (char *)id;
+		char msg[1400];
+		snprintf(msg, sizeof msg, "left behind: pod sandbox %.12s (%s), removed by the runner",
+			 id, resp->items[i]->metadata ? resp->items[i]->metadata->name : "?");
+		report(&t, 'I', msg);
+		if (CRI_CALL(c, StopPodSandbox, &sr, &sresp, &e) < 0 ||
+		    CRI_CALL(c, RemovePodSandbox, &rr, &rresp, &e) < 0) {
+			report(&t, 'F', e.msg);
+			left++;
+		}
+		cri_free(sresp);
+		cri_free(rresp);
+	}
+	cri_free(resp);
+	cri_close(c);
+	_exit(left ? 1 : 0);
+}
+
+static bool matches(const regex_t *re, const char *s)
+{
+	return re && regexec(re, s, 0, NULL, 0) == 0;
+}
+
+static const char *unmet_need(const tst_env *env, const tst_case *tc)
+{
+	if ((tc->needs & TST_NEED_ROOT) && geteuid() != 0)
+		return "needs root";
+	if ((tc->needs & TST_NEED_LAB) && !env->is_lab)
+		return "needs critic's lab (it controls the runtime process)";
+	return NULL;
+}
+
+static void cunit_trampoline(void)
+{
+	CU_pTest cur = CU_get_current_test();
+	size_t i;
+	for (i = 0; i < RS->sum->n_results; i++)
+		if (RS->cu_tests[i] == cur)
+			break;
+	if (i == RS->sum->n_results)
+		return;
+	tst_result *r = &RS->sum->results[i];
+	const tst_env *env = RS->env;
+	strbuf detail = { 0 };
+	int tmo = r->tc->timeout_s > 0 ? r->tc->timeout_s : env->test_timeout_s;
+	r->verdict = run_forked(env, child_test, r->tc, tmo, &detail, &r->dur_ms);
+
+	/* Safety net: whatever the test left (it crashed, timed out, or forgot)
+	 * is found by its labels and removed. */
+	char label[256];
+	make_label(label, sizeof label, r->tc->name);
+	strbuf sweep = { 0 };
+	int64_t sweep_ms;
+	tst_verdict sv = run_forked(env, child_sweep, label, 60, &sweep, &sweep_ms);
+	if (sweep.len)
+		sb_printf(&detail, "%s%s", detail.len ? "\n" : "", sweep.buf);
+	if (sv != TST_PASS && r->verdict == TST_PASS)
+		r->verdict = TST_FAIL;
+	sb_free(&sweep);
+
+	RS->done++;
+	printf("[%*zu/%zu] %s%-7s%s %s (%.2f s)\n", RS->n_selected >= 100 ? 3 : 2, RS->done, RS->n_selected,
+	       color(r->verdict), tst_verdict_name(r->verdict), RS->tty ? "\033[0m" : "", r->tc->name,
+	       r->dur_ms / 1000.0);
+	if (detail.len) {
+		for (char *line = detail.buf, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			printf("        %s\n", line);
+		}
+	}
+	fflush(stdout);
+	r->detail = detail.buf;
+	/* One CUnit assertion per test carries its verdict. */
+	bool bad = r->verdict == TST_FAIL || r->verdict == TST_TIMEOUT || r->verdict == TST_CRASH;
+	CU_assertImplementation(bad ? CU_FALSE : CU_TRUE, 0, bad && r->detail ? r->detail : tst_verdict_name(r->verdict),
+				r->tc->name, "", CU_FALSE);
+}
+
+static int compile_re(regex_t *re, const char *pat, const char *flag, crit_err *e)
+{
+	int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char buf[256];
+		regerror(rc, re, buf, sizeof buf);
+		return err_set(e, -ERR_CONFIG, "%s '%s': %s", flag, pat, buf);
+	}
+	return 0;
+}
+
+void tst_list(const tst_env *env)
+{
+	regex_t fre, sre;
+	bool hf = env->focus && compile_re(&fre, env->focus, "--focus", NULL) == 0;
+	bool hs = env->skip && compile_re(&sre, env->skip, "--skip", NULL) == 0;
+	size_t n = 0;
+	for (tst_suite *s = suites; s; s = s->next) {
+		for (size_t i = 0; i < s->n_cases; i++) {
+			const tst_case *tc = &s->cases[i];
+			if ((hf && !matches(&fre, tc->name)) || (hs && matches(&sre, tc->name)))
+				continue;
+			printf("%-44s %s\n", tc->name, tc->desc);
+			n++;
+		}
+	}
+	printf("%zu tests\n", n);
+	if (hf)
+		regfree(&fre);
+	if (hs)
+		regfree(&sre);
+}
+
+int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
+{
+	regex_t fre, sre;
+	int rc;
+	memset(sum, 0, sizeof *sum);
+	if (env->focus && (rc = compile_re(&fre, env->focus, "--focus", e)) < 0)
+		return rc;
+	if (env->skip && (rc = compile_re(&sre, env->skip, "--skip", e)) < 0) {
+		if (env->focus)
+			regfree(&fre);
+		return rc;
+	}
+	size_t total = 0;
+	for (tst_suite *s = suites; s; s = s->next)
+		total += s->n_cases;
+	sum->results = calloc(total ? total : 1, sizeof *sum->results);
+	CU_pTest *cu_tests = calloc(total ? total : 1, sizeof *cu_tests);
+	run_state rs = { .env = env, .sum = sum, .cu_tests = cu_tests, .tty = env->color };
+	RS = &rs;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return err_set(e, -ENOMEM, "CUnit: %s", CU_get_error_msg());
+	int64_t start = util_now_ms();
+	for (tst_suite *s = suites; s; s = s->next) {
+		CU_pSuite cs = NULL;
+		for (size_t i = 0; i < s->n_cases; i++) {
+			const tst_case *tc = &s->cases[i];
+			if ((env->focus && !matches(&fre, tc->name)) || (env->skip && matches(&sre, tc->name)))
+				continue;
+			if (!cs)
+				cs = CU_add_suite(s->area, NULL, NULL);
+			tst_result *r = &sum->results[sum->n_results];
+			r->tc = tc;
+			r->suite = s;
+			const char *why = unmet_need(env, tc);
+			CU_pTest ct = CU_add_test(cs, tc->name, cunit_trampoline);
+			cu_tests[sum->n_results] = ct;
+			sum->n_results++;
+			if (why) {
+				/* Declared needs the node lacks: CUnit counts it inactive. */
+				CU_set_test_active(ct, CU_FALSE);
+				r->verdict = TST_SKIP;
+				r->detail = strdup(why);
+				printf("[--/--] %sSKIP   %s %s: %s\n", color(TST_SKIP), rs.tty ? "\033[0m" : "",
+				       tc->name, why);
+			} else {
+				rs.n_selected++;
+			}
+		}
+	}
+	if (env->focus)
+		regfree(&fre);
+	if (env->skip)
+		regfree(&sre);
+	/* CU_run_all_tests prints nothing: our lines and summary come first,
+	 * CUnit's run summary last. */
+	CU_run_all_tests();
+
+	/* Whatever any test left under this run id goes now. */
+	strbuf sweep = { 0 };
+	int64_t sweep_ms;
+	tst_verdict sv = run_forked(env, child_sweep, NULL, 120, &sweep, &sweep_ms);
+
+	sum->wall_ms = util_now_ms() - start;
+	for (size_t i = 0; i < sum->n_results; i++) {
+		sum->total++;
+		switch (sum->results[i].verdict) {
+		case TST_PASS: sum->passed++; break;
+		case TST_SKIP: sum->skipped++; break;
+		default: sum->failed++; break;
+		}
+	}
+	printf("\n%d tests: %d passed, %d failed, %d skipped in %.1f s (run id %s)\n", sum->total, sum->passed,
+	       sum->failed, sum->skipped, sum->wall_ms / 1000.0, env->run_id);
+	if (sv != TST_PASS || sweep.len)
+		printf("final sweep: %s\n", sweep.len ? sweep.buf : "failed");
+	for (size_t i = 0; i < sum->n_results; i++) {
+		tst_result *r = &sum->results[i];
+		if (r->verdict != TST_PASS && r->verdict != TST_SKIP)
+			printf("  %-8s %s\n", tst_verdict_name(r->verdict), r->tc->name);
+	}
+	sb_free(&sweep);
+	printf("\n%s\n", CU_get_run_results_string());
+	fflush(stdout);
+	CU_cleanup_registry();
+	free(cu_tests);
+	RS = NULL;
+	return sum->failed ? 1 : 0;
+}
+
+void tst_summary_free(tst_summary *sum)
+{
+	for (size_t i = 0; i < sum->n_results; i++)
+		free(sum->results[i].detail);
+	free(sum->results);
+	memset(sum, 0, sizeof *sum);
+}

@@ -1,0 +1,130 @@
+/* tst: critic's test runner. Suites declare tests (name, needs, timeout);
+ * the runner forks each into its own process group, enforces its deadline,
+ * sweeps what it left by label, and reports through CUnit and one line per test. */
+#ifndef CRITIC_TST_H
+#define CRITIC_TST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#include "cri.h"
+#include "err.h"
+
+/* What a test needs from the node; unmet needs skip it with the reason. */
+enum {
+	TST_NEED_ROOT = 1 << 0,
+	TST_NEED_LAB = 1 << 1,     /* only meaningful against critic's own lab */
+	TST_SERIAL = 1 << 2,       /* must not run beside other tests */
+};
+
+typedef struct tst_ctx tst_ctx;
+typedef void (*tst_fn)(tst_ctx *t);
+
+typedef struct tst_case {
+	const char *name;   /* "area/what", stable: reports and --focus use it */
+	const char *desc;   /* one line for --list */
+	tst_fn fn;
+	unsigned needs;
+	int timeout_s;      /* 0 = the run's default */
+} tst_case;
+
+typedef struct tst_suite {
+	const char *area;   /* "pod", "container", … */
+	const char *desc;
+	const tst_case *cases;
+	size_t n_cases;
+	struct tst_suite *next; /* set by tst_register */
+} tst_suite;
+
+/* A suite file ends with TST_SUITE("pod", "Pod sandbox lifecycle", cases);
+ * it registers itself when the program starts. */
+void tst_register(tst_suite *s);
+#define TST_SUITE(area_, desc_, cases_)                                                          \
+	static tst_suite tst_suite_##cases_ = { area_, desc_, cases_, sizeof(cases_) / sizeof(cases_[0]), 0 }; \
+	__attribute__((constructor)) static void tst_reg_##cases_(void) { tst_register(&tst_suite_##cases_); }
+
+/* Run-wide settings every test sees. */
+#define TST_MAX_IMAGES 16
+typedef struct tst_env {
+	char endpoint[600];
+	char image_endpoint[600];
+	int timeout_ms;            /* per CRI call */
+	int test_timeout_s;        /* per test */
+	char run_id[48];
+	char handler[64];          /* runtime handler, "" = default */
+	bool is_lab;
+	char lab_dir[4096];
+	struct { char role[32]; char ref[256]; } images[TST_MAX_IMAGES];
+	size_t n_images;
+	const char *focus, *skip;  /* regexes, may be NULL */
+	bool list_only;
+	bool color;
+} tst_env;
+
+typedef enum { TST_PASS, TST_FAIL, TST_SKIP, TST_TIMEOUT, TST_CRASH } tst_verdict;
+typedef struct tst_result {
+	const tst_case *tc;
+	const tst_suite *suite;
+	tst_verdict verdict;
+	int64_t dur_ms;
+	char *detail;   /* failure messages / skip reason, heap, may be NULL */
+} tst_result;
+
+typedef struct tst_summary {
+	int total, passed, failed, skipped;
+	int64_t wall_ms;
+	tst_result *results;
+	size_t n_results;
+} tst_summary;
+
+/* Run every registered test matching env's filters; prints progress and the
+ * summary. Returns 0 when all passed or skipped, 1 on failures, <0 on error. */
+int tst_run(const tst_env *env, tst_summary *sum, crit_err *e);
+void tst_list(const tst_env *env);
+void tst_summary_free(tst_summary *sum);
+const char *tst_verdict_name(tst_verdict v);
+
+/* ---- inside a test (runs in a child process) ---- */
+struct tst_ctx {
+	cri_conn *cri;
+	const tst_env *env;
+	const tst_case *tc;
+	int failures;
+	int report_fd;
+	crit_err err;       /* scratch record for calls */
+};
+
+/* Record a failure and go on / stop the test now / skip it with a reason. */
+void tst_fail(tst_ctx *t, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+noreturn void tst_fail_now(tst_ctx *t, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+noreturn void tst_skip(tst_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tst_info(tst_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define EXPECT(t, cond, ...) \
+	do { if (!(cond)) tst_fail((t), __FILE__, __LINE__, "expected " #cond ": " __VA_ARGS__); } while (0)
+#define REQUIRE(t, cond, ...) \
+	do { if (!(cond)) tst_fail_now((t), __FILE__, __LINE__, "required " #cond ": " __VA_ARGS__); } while (0)
+/* A CRI call that must succeed: on failure the test stops with the call's error. */
+#define CALL_OK(t, method, reqp, respp)                                                          \
+	do {                                                                                         \
+		if (CRI_CALL((t)->cri, method, reqp, respp, &(t)->err) < 0)                          \
+			tst_fail_now((t), __FILE__, __LINE__, "%s", (t)->err.msg);                  \
+	} while (0)
+
+/* Cleanup actions run when the test ends, however it ends (LIFO). */
+typedef void (*tst_cleanup_fn)(tst_ctx *t, void *arg);
+void tst_defer(tst_ctx *t, tst_cleanup_fn fn, void *arg);
+
+/* The reference of an image role ("busybox", "pause", …) for this run. */
+const char *tst_image(tst_ctx *t, const char *role);
+/* Labels every object of this test carries (critic.io/run-id, critic.io/test). */
+#define TST_LABEL_OWNER "critic.io/owner"
+#define TST_LABEL_RUN "critic.io/run-id"
+#define TST_LABEL_TEST "critic.io/test"
+/* The label value that names the test ("pod.run-stop-remove"). */
+const char *tst_test_label(tst_ctx *t);
+
+#endif

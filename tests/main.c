@@ -1,0 +1,45 @@
+/* The test program behind `make test`: unit suites, then (unless --unit)
+ * integration suites against a private lab. Ends with CUnit's summary. */
+#include <CUnit/Basic.h>
+#include <fiu.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests.h"
+
+const char *tests_lab_dir(void)
+{
+	const char *d = getenv("CRITIC_TEST_LAB_DIR");
+	return d && *d ? d : "/var/lib/critic/test-lab";
+}
+
+int main(int argc, char **argv)
+{
+	int unit_only = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--unit"))
+			unit_only = 1;
+		else {
+			fprintf(stderr, "usage: %s [--unit]\n  --unit  run only the tests that need no runtime\n", argv[0]);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	fiu_init(0);
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+		return 2;
+	}
+	tests_register_util();
+	tests_register_endpoint();
+	tests_register_cri_errors();
+	if (!unit_only)
+		tests_register_lab();
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
