@@ -6,7 +6,8 @@ DEBS    := build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libg
            containerd runc crun containernetworking-plugins docker-registry \
            umoci skopeo busybox-static iproute2 iptables e2fsprogs util-linux procps
 
-BUILD   := build
+BUILD   ?= build
+BIN     ?= bin
 GEN     := $(BUILD)/gen
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1-dev)
 
@@ -28,7 +29,7 @@ IMG_SRC := $(wildcard images/*.c)
 IMG_BIN := $(IMG_SRC:images/%.c=$(BUILD)/images/%)
 
 .PHONY: all test unit deps clean run help lab-up lab-down
-all: bin/critic bin/critic-tests $(IMG_BIN)
+all: $(BIN)/critic $(BIN)/critic-tests $(IMG_BIN)
 
 help:
 	@echo "make            build bin/critic, its tests and the lab's image helpers"
@@ -55,13 +56,13 @@ $(BUILD)/libcritic.a: $(LIB_OBJ)
 # archive in the link, not only those something refers to.
 WHOLE = -Wl,--whole-archive $(BUILD)/libcritic.a -Wl,--no-whole-archive
 
-bin/critic: $(BUILD)/harness/main.o $(BUILD)/libcritic.a
-	@mkdir -p bin
+$(BIN)/critic: $(BUILD)/harness/main.o $(BUILD)/libcritic.a
+	@mkdir -p $(BIN)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $(BUILD)/harness/main.o $(WHOLE) $(LDLIBS)
 
-bin/critic-tests: $(TEST_OBJ) $(BUILD)/libcritic.a
-	@mkdir -p bin
+$(BIN)/critic-tests: $(TEST_OBJ) $(BUILD)/libcritic.a
+	@mkdir -p $(BIN)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(WHOLE) $(LDLIBS)
 
@@ -70,13 +71,13 @@ $(BUILD)/images/%: images/%.c
 	$(CC) -static -Os -Wall -Wextra -o $@ $<
 
 test: all
-	bin/critic-tests
+	$(BIN)/critic-tests
 
 unit: all
-	bin/critic-tests --unit
+	$(BIN)/critic-tests --unit
 
 run: all
-	bin/critic run
+	$(BIN)/critic run
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -86,6 +87,6 @@ deps:
 	else echo "all Debian packages present"; fi
 
 clean:
-	rm -rf $(BUILD) bin
+	rm -rf $(BUILD) $(BIN)
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/harness/main.d

@@ -1810,6 +1810,12 @@ int lab_status(const char *dir, lab_info *info, crit_err *e)
 	return c.st.containerd_pid > 0 && c.st.registry_pid > 0 && util_exists(c.sock) ? 1 : 0;
 }
 
+const char *const *lab_image_roles(size_t *n)
+{
+	*n = ARRAY_SIZE(lab_roles);
+	return lab_roles;
+}
+
 int lab_image_ref(const lab_info *info, const char *role, char *out, size_t len)
 {
 	if (!info || !role || !out || !len)

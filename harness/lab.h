@@ -44,6 +44,9 @@ int lab_status(const char *dir, lab_info *info, crit_err *e);
  * under dir. Images and caches stay for a fast next `up`. */
 int lab_down(const char *dir, crit_err *e);
 
+/* The image roles the lab serves (for lab_image_ref). */
+const char *const *lab_image_roles(size_t *n);
+
 /* Full reference of a lab image role ("busybox", "pause", …) in the lab's
  * registry, e.g. "127.0.0.1:5000/critic/busybox:1.0". */
 int lab_image_ref(const lab_info *info, const char *role, char *out, size_t len);

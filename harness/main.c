@@ -293,8 +293,9 @@ static int cmd_run(const opts *o)
 	make_run_id(env.run_id, sizeof env.run_id);
 	if (is_lab) {
 		snprintf(env.lab_dir, sizeof env.lab_dir, "%s", lab.dir);
-		static const char *const roles[] = { "busybox", "pause", "user-uid", "user-name" };
-		for (size_t i = 0; i < ARRAY_SIZE(roles) && env.n_images < TST_MAX_IMAGES; i++) {
+		size_t n_roles;
+		const char *const *roles = lab_image_roles(&n_roles);
+		for (size_t i = 0; i < n_roles && env.n_images < TST_MAX_IMAGES; i++) {
 			if (lab_image_ref(&lab, roles[i], env.images[env.n_images].ref,
 					  sizeof env.images[0].ref) < 0)
 				continue;

@@ -144,18 +144,18 @@ static void test_pod_container(void)
 		CU_ASSERT_EQUAL(CRI_CALL(conn, StartContainer, &sreq, &sresp, &e), 0);
 		cri_free(sresp);
 
-		char *ecmd[] = { "cat", "/proc/1/cmdline" };
+		char *ecmd[] = { "sh", "-c", "echo $((6*7))" };
 		Runtime__V1__ExecSyncRequest ereq = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
 		Runtime__V1__ExecSyncResponse *eresp = NULL;
 		ereq.container_id = ctr;
 		ereq.cmd = ecmd;
-		ereq.n_cmd = 2;
+		ereq.n_cmd = 3;
 		ereq.timeout = 10;
 		rc = CRI_CALL(conn, ExecSync, &ereq, &eresp, &e);
 		CU_ASSERT_EQUAL(rc, 0);
 		if (rc == 0) {
 			CU_ASSERT_EQUAL(eresp->exit_code, 0);
-			CU_ASSERT(eresp->stdout.len > 2 && !memcmp(eresp->stdout.data, "sh", 2));
+			CU_ASSERT(eresp->stdout.len == 3 && !memcmp(eresp->stdout.data, "42\n", 3));
 		}
 		cri_free(eresp);
 
