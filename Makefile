@@ -38,7 +38,8 @@ help:
 	@echo "make run        build, bring the lab up and run the conformance suites against it"
 	@echo "make clean      remove build output"
 
-$(GEN)/cri.pb-c.c $(GEN)/cri.pb-c.h: harness/cri.proto
+# One protoc-c run makes both files (grouped target).
+$(GEN)/cri.pb-c.c $(GEN)/cri.pb-c.h &: harness/cri.proto
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) -Iharness harness/cri.proto
 
