@@ -13,8 +13,9 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1-dev)
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# CFLAGS is the user's (make CFLAGS=-O0); what critic needs lives apart.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+CRITIC_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -DFIU_ENABLE=1 -DCRITIC_VERSION='"$(VERSION)"' \
            -Iharness -I. -I$(GEN) $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lfiu -lpthread
@@ -44,11 +45,11 @@ $(GEN)/cri.pb-c.c $(GEN)/cri.pb-c.h &: harness/cri.proto
 	protoc-c --c_out=$(GEN) -Iharness harness/cri.proto
 
 $(GEN)/cri.pb-c.o: $(GEN)/cri.pb-c.c
-	$(CC) $(CFLAGS) -w -c $< -o $@
+	$(CC) $(CFLAGS) $(CRITIC_CFLAGS) -w -c $< -o $@
 
 $(BUILD)/%.o: %.c $(GEN)/cri.pb-c.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(CRITIC_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libcritic.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
