@@ -314,7 +314,7 @@ static int cmd_run(const opts *o)
 	int rc = tst_run(&env, &sum, &e);
 	if (rc < 0) {
 		fprintf(stderr, "critic: %s\n", e.msg);
-		return EXIT_USAGE;
+		return e.code == -ERR_UNREACHABLE ? EXIT_UNREACHABLE : EXIT_USAGE;
 	}
 	tst_summary_free(&sum);
 	return rc ? EXIT_TESTS : EXIT_OK;

@@ -359,6 +359,27 @@ static void child_sweep(const tst_env *env, const void *arg, int fd)
 	_exit(left ? 1 : 0);
 }
 
+/* Before any test: does the endpoint answer Version at all? One clear
+ * error beats every test failing the same way. */
+static void child_preflight(const tst_env *env, const void *arg, int fd)
+{
+	cri_conn *c;
+	crit_err e;
+	tst_ctx t = { .env = env, .report_fd = fd };
+	Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+	Runtime__V1__VersionResponse *resp = NULL;
+	if (cri_connect(&c, env->endpoint, env->image_endpoint, env->timeout_ms, &e) < 0 ||
+	    CRI_CALL(c, Version, &req, &resp, &e) < 0) {
+		report(&t, 'F', e.msg);
+		_exit(1);
+	}
+	char line[600];
+	snprintf(line, sizeof line, "%s %s (CRI %s)", resp->runtime_name, resp->runtime_version,
+		 resp->runtime_api_version);
+	report(&t, 'I', line);
+	_exit(0);
+}
+
 static bool matches(const regex_t *re, const char *s)
 {
 	return re && regexec(re, s, 0, NULL, 0) == 0;
@@ -466,6 +487,20 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 			regfree(&fre);
 		return rc;
 	}
+	strbuf pre = { 0 };
+	int64_t pre_ms;
+	if (run_forked(env, child_preflight, NULL, env->timeout_ms / 1000 + 5, &pre, &pre_ms) != TST_PASS) {
+		rc = err_set(e, -ERR_UNREACHABLE, "the endpoint does not answer, no test run: %s",
+			     pre.len ? pre.buf : "(no detail)");
+		sb_free(&pre);
+		if (env->focus)
+			regfree(&fre);
+		if (env->skip)
+			regfree(&sre);
+		return rc;
+	}
+	printf("runtime: %s\n", pre.buf + strlen("note: "));
+	sb_free(&pre);
 	size_t total = 0;
 	for (tst_suite *s = suites; s; s = s->next)
 		total += s->n_cases;
