@@ -45,8 +45,17 @@
 #define NETNS_DIR "/var/run/netns"
 #define SHIM_SOCK_DIR "/run/containerd/s/"
 
-/* Image roles the lab serves: the layout tag is "ROLE-1.0". */
-static const char *const lab_roles[] = { "busybox", "pause", "user-uid", "user-name" };
+/* Image roles the lab serves: the layout tag is "ROLE-1.0". image-a and
+ * image-b are busybox plus one layer of their own data: the image suites
+ * pull and remove them, never the shared roles. */
+static const char *const lab_roles[] = { "busybox", "pause", "user-uid", "user-name", "image-a", "image-b" };
+
+/* The data layer each of image-a and image-b adds: distinct bytes, so a pull
+ * really grows the image file system. */
+static const struct { const char *role; size_t bytes; } lab_data_images[] = {
+	{ "image-a", 1 << 20 },
+	{ "image-b", 2 << 20 },
+};
 
 /* The lab's fixed sub-directories (mounts right at these are left alone by
  * down: they are where the user put the lab's storage, not ours to undo). */
@@ -1035,6 +1044,33 @@ static int umoci(const char *what, crit_err *e, ...)
 	return run_tool(argv, TOOL_MS, what, NULL, e);
 }
 
+/* Stage /critic-data of a data image: ROLE.bin (pseudo-random bytes seeded
+ * by the role, so every build has the same content) and "role". */
+static int stage_data(const char *stage, const char *role, size_t bytes, crit_err *e)
+{
+	int rc = util_mkdir_p(stage, 0755, e);
+	if (rc < 0)
+		return rc;
+	char *buf = malloc(bytes);
+	if (!buf)
+		return err_set(e, -ENOMEM, "data for %s: out of memory", role);
+	uint64_t x = fnv64(role, strlen(role)) | 1;
+	for (size_t i = 0; i < bytes; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (char)(x >> 32);
+	}
+	cleanup_free char *bin = util_strdup_printf("%s/%s.bin", stage, role);
+	cleanup_free char *name = util_strdup_printf("%s/role", stage);
+	cleanup_free char *text = util_strdup_printf("%s\n", role);
+	rc = util_write_file(bin, buf, bytes, 0644, e);
+	free(buf);
+	if (rc < 0 || (rc = util_write_file(name, text, strlen(text), 0644, e)) < 0)
+		return rc;
+	return 0;
+}
+
 /* Build all roles into a fresh layout and swap it in. */
 static int images_build(lab_ctx *c, const char *hdir, const char *inputs, crit_err *e)
 {
@@ -1074,8 +1110,24 @@ static int images_build(lab_ctx *c, const char *hdir, const char *inputs, crit_e
 	    (rc = umoci("umoci insert pause", e, "insert", "--image", pause, pdst, "/pause", NULL)) < 0 ||
 	    (rc = umoci("umoci config pause", e, "config", "--image", pause, "--config.entrypoint",
 			"/pause", "--config.user", "65535:65535", "--config.env", env, "--config.label",
-			"io.critic.role=pause", "--author", "critic", NULL)) < 0 ||
-	    (rc = umoci("umoci gc", e, "gc", "--layout", tmp, NULL)) < 0)
+			"io.critic.role=pause", "--author", "critic", NULL)) < 0)
+		return err_wrap(e, "build lab images in %s", tmp);
+	/* image-a, image-b: busybox's config and layer, then their own layer. */
+	for (size_t i = 0; i < ARRAY_SIZE(lab_data_images); i++) {
+		const char *role = lab_data_images[i].role;
+		cleanup_free char *dstage = util_strdup_printf("%s/%s", stage, role);
+		cleanup_free char *tag = util_strdup_printf("%s-" LAB_IMAGE_TAG, role);
+		cleanup_free char *ref = util_strdup_printf("%s:%s", tmp, tag);
+		cleanup_free char *label = util_strdup_printf("io.critic.role=%s", role);
+		if ((rc = stage_data(dstage, role, lab_data_images[i].bytes, e)) < 0)
+			return err_wrap(e, "stage %s image", role);
+		if ((rc = umoci("umoci config data image", e, "config", "--image", bb, "--tag", tag,
+				"--config.label", label, NULL)) < 0 ||
+		    (rc = umoci("umoci insert data image", e, "insert", "--image", ref, dstage, "/critic-data",
+				NULL)) < 0)
+			return err_wrap(e, "build lab image %s in %s", role, tmp);
+	}
+	if ((rc = umoci("umoci gc", e, "gc", "--layout", tmp, NULL)) < 0)
 		return err_wrap(e, "build lab images in %s", tmp);
 	if ((rc = util_rm_rf(layout, e)) < 0)
 		return rc;
@@ -1130,7 +1182,7 @@ static int images_ensure(lab_ctx *c, const char *hdir, crit_err *e)
 			sb_free(&inputs);
 			return err_set(e, -EIO, "lab images: %s lacks a role right after building it", index_path);
 		}
-		lab_log("lab: building images (busybox, pause, user-uid, user-name) in %s", layout);
+		lab_log("lab: building images (busybox, pause, user-uid, user-name, image-a, image-b) in %s", layout);
 		rc = images_build(c, hdir, inputs.buf, e);
 		if (rc < 0) {
 			json_object_put(index);
@@ -1146,6 +1198,7 @@ static int images_ensure(lab_ctx *c, const char *hdir, crit_err *e)
 	struct { const char *role, *tag; size_t idx; } pushes[] = {
 		{ "busybox", LAB_IMAGE_TAG, 0 }, { "busybox", "latest", 0 }, { "pause", LAB_IMAGE_TAG, 1 },
 		{ "user-uid", LAB_IMAGE_TAG, 2 }, { "user-name", LAB_IMAGE_TAG, 3 },
+		{ "image-a", LAB_IMAGE_TAG, 4 }, { "image-a", "latest", 4 }, { "image-b", LAB_IMAGE_TAG, 5 },
 	};
 	int port = c->st.registry_port, pushed = 0;
 	int64_t t0 = util_now_ms();

@@ -35,8 +35,15 @@ int main(int argc, char **argv)
 	tests_register_util();
 	tests_register_endpoint();
 	tests_register_cri_errors();
-	if (!unit_only)
+	if (tests_register_kube)
+		tests_register_kube();
+	if (tests_register_proxy)
+		tests_register_proxy();
+	if (!unit_only) {
 		tests_register_lab();
+		if (tests_register_fault_process)
+			tests_register_fault_process();
+	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
