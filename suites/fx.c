@@ -229,6 +229,9 @@ Runtime__V1__ContainerConfig *fx_container_config(tst_ctx *t, const char *name, 
 	runtime__v1__linux_container_security_context__init(sc);
 	Runtime__V1__NamespaceOption *ns = xcalloc(1, sizeof *ns);
 	runtime__v1__namespace_option__init(ns);
+	/* As the kubelet does by default: the container's own PID namespace
+	 * (0 would mean POD, sharing the pause container's). */
+	ns->pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
 	sc->namespace_options = ns;
 	lx->security_context = sc;
 	cfg->linux_ = lx;
