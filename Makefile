@@ -1,7 +1,7 @@
 # critic — build, test and run.  `make help` lists the targets.
 CC      ?= cc
 PKGS    := grpc libprotobuf-c yaml-0.1 cunit json-c
-DEBS    := build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libgrpc-dev \
+DEBS    := build-essential pkg-config valgrind clang protobuf-c-compiler libprotobuf-c-dev libgrpc-dev \
            libyaml-dev libcunit1-dev libjson-c-dev libfiu-dev fiu-utils \
            containerd runc crun containernetworking-plugins docker-registry \
            umoci skopeo busybox-static iproute2 iptables e2fsprogs util-linux procps
@@ -29,7 +29,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 IMG_SRC := $(wildcard images/*.c)
 IMG_BIN := $(IMG_SRC:images/%.c=$(BUILD)/images/%)
 
-.PHONY: all test unit deps clean run help lab-up lab-down
+.PHONY: all test unit valgrind deps clean run help
 all: $(BIN)/critic $(BIN)/critic-tests $(IMG_BIN)
 
 help:
@@ -37,6 +37,8 @@ help:
 	@echo "make deps       install the Debian packages critic needs (as root)"
 	@echo "make test       critic's own tests: unit tests, then integration against a private lab"
 	@echo "make run        build, bring the lab up and run the conformance suites against it"
+	@echo "make unit       only the unit tests (no runtime needed)"
+	@echo "make valgrind   the unit tests under valgrind"
 	@echo "make clean      remove build output"
 
 # One protoc-c run makes both files (grouped target).

@@ -70,6 +70,7 @@ struct fake_sock {
 	fake_sock_mode mode;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int lfd;
+	bool bound;       /* the socket file is ours to unlink */
 	int stop_pipe[2]; /* a byte on [1] tells the thread to stop */
 	bool has_thread;
 	pthread_t thread;
@@ -142,8 +143,11 @@ int fake_sock_start(fake_sock **out, fake_sock_mode mode, const char *path)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int rc = 0;
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s->lfd, 64) < 0 ||
-	    pipe2(s->stop_pipe, O_CLOEXEC) < 0)
+	if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		rc = -errno;
+	else
+		s->bound = true;
+	if (rc == 0 && (listen(s->lfd, 64) < 0 || pipe2(s->stop_pipe, O_CLOEXEC) < 0))
 		rc = -errno;
 	if (rc == 0 && mode != FAKE_SOCK_BLACKHOLE) {
 		rc = -pthread_create(&s->thread, NULL, sock_thread, s);
@@ -171,10 +175,10 @@ void fake_sock_stop(fake_sock *s)
 	for (int i = 0; i < 2; i++)
 		if (s->stop_pipe[i] >= 0)
 			close(s->stop_pipe[i]);
-	if (s->lfd >= 0) {
+	if (s->lfd >= 0)
 		close(s->lfd);
+	if (s->bound)
 		unlink(s->path);
-	}
 	free(s);
 }
 
