@@ -24,7 +24,7 @@ typedef struct opts {
 	int timeout_ms;
 	const char *lab_dir;
 	const char *focus, *skip, *handler, *junit;
-	bool list;
+	bool list, extended;
 	int test_timeout_s;
 	bool no_color;
 } opts;
@@ -41,6 +41,8 @@ static const struct {
 	  "  --list                print the selected tests with a description, run nothing\n"
 	  "  --runtime-handler N   run pods with this runtime handler (e.g. crun)\n"
 	  "  --test-timeout SEC    kill a test that runs longer (default 120)\n"
+	  "  --extended            also run checks beyond what the kubelet exercises\n"
+	  "                        (skipped otherwise, with that reason)\n"
 	  "Exit: 0 all passed or skipped, 1 failures, 2 usage, 3 endpoint unreachable." },
 	{ "version", "critic version",
 	  "Print critic's version; with a reachable endpoint also the runtime's\n"
@@ -268,6 +270,7 @@ static int cmd_run(const opts *o)
 	memset(&env, 0, sizeof env);
 	env.focus = o->focus;
 	env.skip = o->skip;
+	env.extended = o->extended;
 	env.color = !o->no_color && isatty(1) && !getenv("NO_COLOR");
 	if (o->list) {
 		tst_list(&env);
@@ -326,7 +329,7 @@ int main(int argc, char **argv)
 	o.crictl_yaml = "/etc/crictl.yaml";
 	fiu_init(0);
 	signal(SIGPIPE, SIG_IGN);
-	enum { O_CONFIG = 256, O_DIR, O_FOCUS, O_SKIP, O_LIST, O_HANDLER, O_JUNIT, O_TEST_TIMEOUT, O_NO_COLOR };
+	enum { O_CONFIG = 256, O_DIR, O_FOCUS, O_SKIP, O_LIST, O_HANDLER, O_JUNIT, O_TEST_TIMEOUT, O_NO_COLOR, O_EXTENDED };
 	static const struct option longopts[] = {
 		{ "runtime-endpoint", required_argument, 0, 'r' },
 		{ "image-endpoint", required_argument, 0, 'i' },
@@ -340,6 +343,7 @@ int main(int argc, char **argv)
 		{ "junit", required_argument, 0, O_JUNIT },
 		{ "test-timeout", required_argument, 0, O_TEST_TIMEOUT },
 		{ "no-color", no_argument, 0, O_NO_COLOR },
+		{ "extended", no_argument, 0, O_EXTENDED },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -372,6 +376,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_NO_COLOR: o.no_color = true; break;
+		case O_EXTENDED: o.extended = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default:
 			fprintf(stderr, "critic: see critic --help\n");

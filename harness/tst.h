@@ -16,6 +16,7 @@ enum {
 	TST_NEED_ROOT = 1 << 0,
 	TST_NEED_LAB = 1 << 1,     /* only meaningful against critic's own lab */
 	TST_SERIAL = 1 << 2,       /* must not run beside other tests */
+	TST_EXTENDED = 1 << 3,     /* beyond what the kubelet exercises: only with --extended */
 };
 
 typedef struct tst_ctx tst_ctx;
@@ -59,6 +60,7 @@ typedef struct tst_env {
 	size_t n_images;
 	const char *focus, *skip;  /* regexes, may be NULL */
 	bool list_only;
+	bool extended;             /* run TST_EXTENDED tests too */
 	bool color;
 } tst_env;
 
