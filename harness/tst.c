@@ -390,7 +390,7 @@ static const char *unmet_need(const tst_env *env, const tst_case *tc)
 	if ((tc->needs & TST_NEED_ROOT) && geteuid() != 0)
 		return "needs root";
 	if ((tc->needs & TST_EXTENDED) && !env->extended)
-		return "extended check (the kubelet never makes this call this way); run with --extended";
+		return "extended check, beyond what the kubelet relies on; run with --extended";
 	if ((tc->needs & TST_NEED_LAB) && !env->is_lab)
 		return "needs critic's lab (it controls the runtime process)";
 	return NULL;
