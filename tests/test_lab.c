@@ -208,7 +208,41 @@ static void test_pod_container(void)
 	util_rm_rf(logdir, NULL);
 }
 
-/* critic's own command line against the lab, as a user would run it. */
+/* How many pods and containers carrying critic's owner label the lab's
+ * runtime lists. */
+static void count_owned(size_t *pods, size_t *ctrs)
+{
+	crit_err e;
+	Runtime__V1__PodSandboxFilter__LabelSelectorEntry pl = RUNTIME__V1__POD_SANDBOX_FILTER__LABEL_SELECTOR_ENTRY__INIT;
+	Runtime__V1__PodSandboxFilter__LabelSelectorEntry *psel[] = { &pl };
+	pl.key = "critic.io/owner";
+	pl.value = "critic";
+	Runtime__V1__PodSandboxFilter pf = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
+	pf.label_selector = psel;
+	pf.n_label_selector = 1;
+	Runtime__V1__ListPodSandboxRequest preq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+	Runtime__V1__ListPodSandboxResponse *presp = NULL;
+	preq.filter = &pf;
+	CU_ASSERT_EQUAL_FATAL(CRI_CALL(conn, ListPodSandbox, &preq, &presp, &e), 0);
+	*pods = presp->n_items;
+	cri_free(presp);
+	Runtime__V1__ContainerFilter__LabelSelectorEntry cl = RUNTIME__V1__CONTAINER_FILTER__LABEL_SELECTOR_ENTRY__INIT;
+	Runtime__V1__ContainerFilter__LabelSelectorEntry *csel[] = { &cl };
+	cl.key = "critic.io/owner";
+	cl.value = "critic";
+	Runtime__V1__ContainerFilter cf = RUNTIME__V1__CONTAINER_FILTER__INIT;
+	cf.label_selector = csel;
+	cf.n_label_selector = 1;
+	Runtime__V1__ListContainersRequest creq = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	Runtime__V1__ListContainersResponse *cresp = NULL;
+	creq.filter = &cf;
+	CU_ASSERT_EQUAL_FATAL(CRI_CALL(conn, ListContainers, &creq, &cresp, &e), 0);
+	*ctrs = cresp->n_containers;
+	cri_free(cresp);
+}
+
+/* critic's own command line against the lab, as a user would run it; the
+ * run must pass and leave no pod or container of critic's behind. */
 static void run_critic(const char *handler)
 {
 	CU_ASSERT_FATAL(lab_ok);
@@ -224,6 +258,12 @@ static void run_critic(const char *handler)
 	int rc = util_run_sh(cmd, 600000, &out, &e);
 	printf("\n%s", out ? out : e.msg);
 	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(out && strstr(out, " 0 failed"));
+	size_t pods = 99, ctrs = 99;
+	count_owned(&pods, &ctrs);
+	printf("    after the run: %zu pods and %zu containers labelled critic.io/owner=critic ", pods, ctrs);
+	CU_ASSERT_EQUAL(pods, 0);
+	CU_ASSERT_EQUAL(ctrs, 0);
 	free(out);
 	free(cmd);
 	free(bin);
