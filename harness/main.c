@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cri.h"
+#include "fault/proxy.h"
 #include "endpoint.h"
 #include "lab.h"
 #include "tst.h"
@@ -55,6 +56,10 @@ static const struct {
 	  "  down    remove the lab's pods, stop containerd, shims and registry,\n"
 	  "          unmount what the lab mounted\n"
 	  "  --dir DIR  lab directory (default $CRITIC_LAB_DIR or " LAB_DEFAULT_DIR ")" },
+	{ "proxy", "critic proxy --listen PATH --upstream ENDPOINT [--mode MODE] [--control PATH]",
+	  "A unix-socket proxy between a CRI client and the runtime that can pass\n"
+	  "through, delay, blackhole, reset, refuse, cut or corrupt on command.\n"
+	  "Run `critic proxy --help` for its modes and control socket." },
 	{ "help", "critic help [COMMAND]", "Show help for a command." },
 };
 
@@ -329,6 +334,9 @@ int main(int argc, char **argv)
 	o.crictl_yaml = "/etc/crictl.yaml";
 	fiu_init(0);
 	signal(SIGPIPE, SIG_IGN);
+	/* The proxy has its own options: hand it the rest of the line. */
+	if (argc > 1 && !strcmp(argv[1], "proxy"))
+		return proxy_cli_main(argc - 1, argv + 1);
 	enum { O_CONFIG = 256, O_DIR, O_FOCUS, O_SKIP, O_LIST, O_HANDLER, O_JUNIT, O_TEST_TIMEOUT, O_NO_COLOR, O_EXTENDED };
 	static const struct option longopts[] = {
 		{ "runtime-endpoint", required_argument, 0, 'r' },
