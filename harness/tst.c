@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,7 +47,26 @@ static int n_defers;
 static bool in_cleanup;
 static jmp_buf cleanup_jmp; /* a cleanup that fails hard resumes the others */
 static char label_buf[256];
+/* When the runner forked the current child (monotonic): call records are
+ * timed from here. Set in the parent just before fork, inherited. */
+static int64_t fork_start_us;
 
+static void write_all(int fd, const char *buf, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n <= 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			off += (size_t)n;
+	}
+}
+
+/* Records on the report pipe, one a line, a kind letter first:
+ *   F text   a failure          S text   the skip reason
+ *   I text   a note             C method grpc_status start_us dur_us   a CRI call
+ *   V name<TAB>version<TAB>api  the runtime's Version reply (preflight) */
 static void report(tst_ctx *t, char kind, const char *msg)
 {
 	/* One record per line: newlines inside a message are folded. */
@@ -52,15 +75,20 @@ static void report(tst_ctx *t, char kind, const char *msg)
 	for (const char *p = msg; *p; p++)
 		sb_append(&sb, *p == '\n' ? " | " : p, *p == '\n' ? 3 : 1);
 	sb_append(&sb, "\n", 1);
-	size_t off = 0;
-	while (off < sb.len) {
-		ssize_t n = write(t->report_fd, sb.buf + off, sb.len - off);
-		if (n <= 0 && errno != EINTR)
-			break;
-		if (n > 0)
-			off += (size_t)n;
-	}
+	write_all(t->report_fd, sb.buf, sb.len);
 	sb_free(&sb);
+}
+
+/* The observer on a test's connection: one C record per call. Lines are far
+ * below PIPE_BUF, so each write lands whole. */
+static void observe_call(const cri_call_stat *st, void *arg)
+{
+	tst_ctx *t = arg;
+	char line[160];
+	int n = snprintf(line, sizeof line, "C %.60s %d %lld %lld\n", st->method, st->grpc_status,
+			 (long long)(st->start_us - fork_start_us), (long long)st->dur_us);
+	if (n > 0)
+		write_all(t->report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 static void vreport(tst_ctx *t, char kind, const char *file, int line, const char *fmt, va_list ap)
@@ -169,6 +197,7 @@ static noreturn void child_main(const tst_env *env, const tst_case *tc, int fd)
 	make_label(label_buf, sizeof label_buf, tc->name);
 	if (cri_connect(&t.cri, env->endpoint, env->image_endpoint, env->timeout_ms, &t.err) < 0)
 		tst_fail_now(&t, NULL, 0, "%s", t.err.msg);
+	cri_set_observer(t.cri, observe_call, &t);
 	tc->fn(&t);
 	child_exit(&t, t.failures ? 1 : 0);
 }
@@ -182,6 +211,12 @@ typedef struct {
 	size_t n_selected, done;
 	CU_pTest *cu_tests;      /* parallel to sum->results */
 	bool tty;
+	FILE *out;
+	/* The live status line (env->progress only). */
+	const char *current;     /* test now running, NULL between tests */
+	const char *phase;       /* "running", "cleaning up after" */
+	int64_t run_start_ms, test_start_ms, drawn_ms;
+	bool drawn;
 } run_state;
 static run_state *RS;
 
@@ -196,20 +231,168 @@ static const char *color(tst_verdict v)
 	}
 }
 
+static void fmt_elapsed(char *buf, size_t len, int64_t ms)
+{
+	long long s = (long long)(ms / 1000);
+	if (s >= 3600)
+		snprintf(buf, len, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(buf, len, "%lld:%02lld", s / 60, s % 60);
+}
+
+/* Redraw the status line ("\r", clear to the end of the line, text) at most
+ * every 200 ms; it never wraps, so one clear removes it. */
+static void progress_draw(bool force)
+{
+	if (!RS || !RS->env->progress || !RS->current)
+		return;
+	int64_t now = util_now_ms();
+	if (!force && RS->drawn && now - RS->drawn_ms < 200)
+		return;
+	char run[32], line[512];
+	fmt_elapsed(run, sizeof run, now - RS->run_start_ms);
+	snprintf(line, sizeof line, "[%zu/%zu done] %s %s (%.0f s) · elapsed %s", RS->done, RS->n_selected,
+		 RS->phase, RS->current, (now - RS->test_start_ms) / 1000.0, run);
+	struct winsize ws;
+	size_t width = ioctl(fileno(RS->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+	/* Cut at the terminal's width, counting UTF-8 characters, not bytes. */
+	size_t cols = 0, i = 0;
+	for (; line[i]; i++) {
+		if (((unsigned char)line[i] & 0xc0) != 0x80 && ++cols >= width)
+			break;
+	}
+	line[i] = '\0';
+	fprintf(RS->out, "\r\033[K%s", line);
+	fflush(RS->out);
+	RS->drawn = true;
+	RS->drawn_ms = now;
+}
+
+static void progress_clear(void)
+{
+	if (RS && RS->drawn) {
+		fputs("\r\033[K", RS->out);
+		RS->drawn = false;
+	}
+}
+
+/* What one forked child reported, parsed as it arrives. */
+typedef struct fork_out {
+	strbuf detail;       /* F, S and I records in order, as printed */
+	strbuf notes;        /* I records only */
+	bool skipped, failed;
+	tst_call *calls;
+	size_t n_calls, cap_calls, calls_dropped;
+	bool has_version;
+	char version[3][128]; /* runtime name, version, API */
+} fork_out;
+
+static void fork_out_free(fork_out *o)
+{
+	sb_free(&o->detail);
+	sb_free(&o->notes);
+	free(o->calls);
+	memset(o, 0, sizeof *o);
+}
+
+static void take_call(fork_out *o, const char *text)
+{
+	tst_call c = { 0 };
+	long long start, dur;
+	if (sscanf(text, "%47s %d %lld %lld", c.method, &c.grpc_status, &start, &dur) != 4)
+		return;
+	if (o->n_calls >= TST_MAX_CALLS) {
+		o->calls_dropped++;
+		return;
+	}
+	if (o->n_calls == o->cap_calls) {
+		size_t cap = o->cap_calls ? o->cap_calls * 2 : 32;
+		tst_call *n = realloc(o->calls, cap * sizeof *n);
+		if (!n) {
+			o->calls_dropped++;
+			return;
+		}
+		o->calls = n;
+		o->cap_calls = cap;
+	}
+	c.start_us = start;
+	c.dur_us = dur;
+	o->calls[o->n_calls++] = c;
+}
+
+static void take_record(fork_out *o, const char *line)
+{
+	char kind = line[0];
+	const char *text = kind && line[1] ? line + 2 : "";
+	switch (kind) {
+	case 'S':
+	case 'F':
+	case 'I':
+		if (kind == 'S')
+			o->skipped = true;
+		if (kind == 'F')
+			o->failed = true;
+		sb_printf(&o->detail, "%s%s%s", o->detail.len ? "\n" : "", kind == 'I' ? "note: " : "", text);
+		if (kind == 'I')
+			sb_printf(&o->notes, "%s%s", o->notes.len ? "\n" : "", text);
+		break;
+	case 'C':
+		take_call(o, text);
+		break;
+	case 'V': {
+		const char *p = text;
+		for (int i = 0; i < 3; i++) {
+			size_t n = strcspn(p, "\t");
+			snprintf(o->version[i], sizeof o->version[i], "%.*s", (int)n, p);
+			p += n + (p[n] ? 1 : 0);
+		}
+		o->has_version = true;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* Hand each complete line of in to take_record; keep the partial rest. */
+static void take_lines(fork_out *o, strbuf *in, bool final)
+{
+	size_t start = 0;
+	for (;;) {
+		char *nl = in->len > start ? memchr(in->buf + start, '\n', in->len - start) : NULL;
+		if (!nl)
+			break;
+		*nl = '\0';
+		take_record(o, in->buf + start);
+		start = (size_t)(nl - in->buf) + 1;
+	}
+	if (final && start < in->len) {
+		sb_append(in, "", 1);
+		take_record(o, in->buf + start);
+		start = in->len;
+	}
+	if (start) {
+		memmove(in->buf, in->buf + start, in->len - start);
+		in->len -= start;
+	}
+}
+
 /* Fork fn in its own process group with a deadline; collect its records. */
 typedef void (*child_fn)(const tst_env *env, const void *arg, int fd);
 
-static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, int timeout_s, strbuf *detail,
+static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, int timeout_s, fork_out *o,
 			      int64_t *dur_ms)
 {
 	int fds[2];
 	int64_t start = util_now_ms();
+	strbuf *detail = &o->detail;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		sb_printf(detail, "pipe: %s", strerror(errno));
 		return TST_CRASH;
 	}
 	fflush(stdout);
 	fflush(stderr);
+	fork_start_us = util_now_us();
 	pid_t pid = fork();
 	if (pid < 0) {
 		sb_printf(detail, "fork: %s", strerror(errno));
@@ -223,6 +406,10 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
 		close(fds[0]);
+		/* Whatever a test prints goes where the runner's lines go, so
+		 * stdout stays clean when it carries TAP. */
+		if (env->out && env->out != stdout)
+			dup2(fileno(env->out), STDOUT_FILENO);
 		fn(env, arg, fds[1]);
 		_exit(0);
 	}
@@ -232,13 +419,14 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 	strbuf in = { 0 };
 	bool timed_out = false;
 	for (;;) {
+		progress_draw(false);
 		int64_t left = deadline - util_now_ms();
 		if (left <= 0) {
 			timed_out = true;
 			break;
 		}
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		int r = poll(&p, 1, (int)(left > 500 ? 500 : left));
+		int r = poll(&p, 1, (int)(left > 250 ? 250 : left));
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r <= 0)
@@ -248,8 +436,11 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 		if (n <= 0)
 			break;
 		sb_append(&in, buf, (size_t)n);
+		take_lines(o, &in, false);
 	}
 	close(fds[0]);
+	take_lines(o, &in, true);
+	sb_free(&in);
 	int status = 0;
 	if (timed_out) {
 		kill(-pid, SIGKILL);
@@ -269,19 +460,6 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 		kill(-pid, SIGKILL);
 	}
 	*dur_ms = util_now_ms() - start;
-	bool skipped = false, failed = false;
-	for (char *line = in.buf, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (line[0] == 'S')
-			skipped = true;
-		if (line[0] == 'F')
-			failed = true;
-		if (line[0] == 'S' || line[0] == 'F' || line[0] == 'I')
-			sb_printf(detail, "%s%s%s", detail->len ? "\n" : "", line[0] == 'I' ? "note: " : "", line + 2);
-	}
-	sb_free(&in);
 	if (timed_out) {
 		sb_printf(detail, "%stest did not finish within %d s; its process group was killed",
 			  detail->len ? "\n" : "", timeout_s);
@@ -292,15 +470,14 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 			  WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return TST_CRASH;
 	}
-	if (failed || WEXITSTATUS(status) != 0) {
-		if (!failed)
+	if (o->failed || WEXITSTATUS(status) != 0) {
+		if (!o->failed)
 			sb_printf(detail, "%stest process exited with status %d", detail->len ? "\n" : "",
 				  WEXITSTATUS(status));
 		return TST_FAIL;
 	}
-	return skipped ? TST_SKIP : TST_PASS;
+	return o->skipped ? TST_SKIP : TST_PASS;
 }
-
 static void child_test(const tst_env *env, const void *arg, int fd)
 {
 	child_main(env, arg, fd);
@@ -377,6 +554,12 @@ static void child_preflight(const tst_env *env, const void *arg, int fd)
 	snprintf(line, sizeof line, "%s %s (CRI %s)", resp->runtime_name, resp->runtime_version,
 		 resp->runtime_api_version);
 	report(&t, 'I', line);
+	snprintf(line, sizeof line, "%.127s\t%.127s\t%.63s", resp->runtime_name, resp->runtime_version,
+		 resp->runtime_api_version);
+	for (char *p = line; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	report(&t, 'V', line);
 	_exit(0);
 }
 
@@ -396,6 +579,17 @@ static const char *unmet_need(const tst_env *env, const tst_case *tc)
 	return NULL;
 }
 
+/* Print text's lines indented beneath a test's line. */
+static void print_indented(FILE *out, char *text)
+{
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		fprintf(out, "        %s\n", line);
+	}
+}
+
 static void cunit_trampoline(void)
 {
 	CU_pTest cur = CU_get_current_test();
@@ -407,37 +601,50 @@ static void cunit_trampoline(void)
 		return;
 	tst_result *r = &RS->sum->results[i];
 	const tst_env *env = RS->env;
-	strbuf detail = { 0 };
+	fork_out run = { 0 };
 	int tmo = r->tc->timeout_s > 0 ? r->tc->timeout_s : env->test_timeout_s;
-	r->verdict = run_forked(env, child_test, r->tc, tmo, &detail, &r->dur_ms);
+	RS->current = r->tc->name;
+	RS->phase = "running";
+	RS->test_start_ms = util_now_ms();
+	progress_draw(true);
+	r->start_wall_ns = util_wall_ns();
+	r->verdict = run_forked(env, child_test, r->tc, tmo, &run, &r->dur_ms);
 
 	/* Safety net: whatever the test left (it crashed, timed out, or forgot)
 	 * is found by its labels and removed. */
 	char label[256];
 	make_label(label, sizeof label, r->tc->name);
-	strbuf sweep = { 0 };
+	fork_out sweep = { 0 };
 	int64_t sweep_ms;
+	RS->phase = "cleaning up after";
 	tst_verdict sv = run_forked(env, child_sweep, label, 60, &sweep, &sweep_ms);
-	if (sweep.len)
-		sb_printf(&detail, "%s%s", detail.len ? "\n" : "", sweep.buf);
+	if (sweep.detail.len)
+		sb_printf(&run.detail, "%s%s", run.detail.len ? "\n" : "", sweep.detail.buf);
+	if (sweep.notes.len)
+		sb_printf(&run.notes, "%s%s", run.notes.len ? "\n" : "", sweep.notes.buf);
 	if (sv != TST_PASS && r->verdict == TST_PASS)
 		r->verdict = TST_FAIL;
-	sb_free(&sweep);
+	fork_out_free(&sweep);
+	RS->current = NULL;
+	progress_clear();
 
 	RS->done++;
-	printf("[%*zu/%zu] %s%-7s%s %s (%.2f s)\n", RS->n_selected >= 100 ? 3 : 2, RS->done, RS->n_selected,
-	       color(r->verdict), tst_verdict_name(r->verdict), RS->tty ? "\033[0m" : "", r->tc->name,
-	       r->dur_ms / 1000.0);
-	if (detail.len) {
-		for (char *line = detail.buf, *next; line && *line; line = next) {
-			next = strchr(line, '\n');
-			if (next)
-				*next++ = '\0';
-			printf("        %s\n", line);
-		}
+	FILE *out = RS->out;
+	fprintf(out, "[%*zu/%zu] %s%-7s%s %s (%.2f s)\n", RS->n_selected >= 100 ? 3 : 2, RS->done, RS->n_selected,
+		color(r->verdict), tst_verdict_name(r->verdict), RS->tty ? "\033[0m" : "", r->tc->name,
+		r->dur_ms / 1000.0);
+	if (run.detail.len) {
+		char *copy = strdup(run.detail.buf);
+		if (copy)
+			print_indented(out, copy);
+		free(copy);
 	}
-	fflush(stdout);
-	r->detail = detail.buf;
+	fflush(out);
+	r->detail = run.detail.buf;
+	r->notes = run.notes.buf;
+	r->calls = run.calls;
+	r->n_calls = run.n_calls;
+	r->calls_dropped = run.calls_dropped;
 	/* One CUnit assertion per test carries its verdict. */
 	bool bad = r->verdict == TST_FAIL || r->verdict == TST_TIMEOUT || r->verdict == TST_CRASH;
 	CU_assertImplementation(bad ? CU_FALSE : CU_TRUE, 0, bad && r->detail ? r->detail : tst_verdict_name(r->verdict),
@@ -455,11 +662,18 @@ static int compile_re(regex_t *re, const char *pat, const char *flag, crit_err *
 	return 0;
 }
 
-void tst_list(const tst_env *env)
+int tst_list(const tst_env *env, crit_err *e)
 {
 	regex_t fre, sre;
-	bool hf = env->focus && compile_re(&fre, env->focus, "--focus", NULL) == 0;
-	bool hs = env->skip && compile_re(&sre, env->skip, "--skip", NULL) == 0;
+	int rc;
+	if (env->focus && (rc = compile_re(&fre, env->focus, "--focus", e)) < 0)
+		return rc;
+	if (env->skip && (rc = compile_re(&sre, env->skip, "--skip", e)) < 0) {
+		if (env->focus)
+			regfree(&fre);
+		return rc;
+	}
+	bool hf = env->focus != NULL, hs = env->skip != NULL;
 	size_t n = 0;
 	for (tst_suite *s = suites; s; s = s->next) {
 		for (size_t i = 0; i < s->n_cases; i++) {
@@ -475,13 +689,57 @@ void tst_list(const tst_env *env)
 		regfree(&fre);
 	if (hs)
 		regfree(&sre);
+	return 0;
+}
+
+void tst_meta_host(tst_meta *m)
+{
+	struct utsname u;
+	if (gethostname(m->hostname, sizeof m->hostname - 1) < 0)
+		snprintf(m->hostname, sizeof m->hostname, "unknown");
+	if (uname(&u) == 0)
+		snprintf(m->kernel, sizeof m->kernel, "%.60s %.120s %.200s %.60s", u.sysname, u.release, u.version,
+			 u.machine);
+	/* cgroup2 mounted on /sys/fs/cgroup: unified; a tmpfs there holds v1
+	 * hierarchies, with or without a cgroup2 "unified" beside them. */
+	struct statfs fs;
+	const char *layout = "unknown";
+	if (statfs("/sys/fs/cgroup", &fs) == 0) {
+		if (fs.f_type == CGROUP2_SUPER_MAGIC)
+			layout = "v2";
+		else if (fs.f_type == TMPFS_MAGIC)
+			layout = statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC
+					 ? "hybrid"
+					 : "v1";
+	}
+	snprintf(m->cgroup, sizeof m->cgroup, "%s", layout);
+}
+
+static void fill_meta(const tst_env *env, tst_meta *m)
+{
+	snprintf(m->run_id, sizeof m->run_id, "%s", env->run_id);
+	snprintf(m->critic_version, sizeof m->critic_version, "%s", CRITIC_VERSION);
+	snprintf(m->endpoint, sizeof m->endpoint, "%s", env->endpoint);
+	snprintf(m->image_endpoint, sizeof m->image_endpoint, "%s",
+		 env->image_endpoint[0] ? env->image_endpoint : env->endpoint);
+	m->is_lab = env->is_lab;
+	snprintf(m->handler, sizeof m->handler, "%s", env->handler);
+	snprintf(m->focus, sizeof m->focus, "%s", env->focus ? env->focus : "");
+	snprintf(m->skip, sizeof m->skip, "%s", env->skip ? env->skip : "");
+	m->extended = env->extended;
+	m->test_timeout_s = env->test_timeout_s;
+	m->call_timeout_ms = env->timeout_ms;
+	m->start_wall_ns = util_wall_ns();
+	tst_meta_host(m);
 }
 
 int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 {
 	regex_t fre, sre;
 	int rc;
+	FILE *out = env->out ? env->out : stdout;
 	memset(sum, 0, sizeof *sum);
+	fill_meta(env, &sum->meta);
 	if (env->focus && (rc = compile_re(&fre, env->focus, "--focus", e)) < 0)
 		return rc;
 	if (env->skip && (rc = compile_re(&sre, env->skip, "--skip", e)) < 0) {
@@ -489,30 +747,43 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 			regfree(&fre);
 		return rc;
 	}
-	strbuf pre = { 0 };
+	fork_out pre = { 0 };
 	int64_t pre_ms;
 	if (run_forked(env, child_preflight, NULL, env->timeout_ms / 1000 + 5, &pre, &pre_ms) != TST_PASS) {
 		rc = err_set(e, -ERR_UNREACHABLE, "the endpoint does not answer, no test run: %s",
-			     pre.len ? pre.buf : "(no detail)");
-		sb_free(&pre);
+			     pre.detail.len ? pre.detail.buf : "(no detail)");
+		fork_out_free(&pre);
 		if (env->focus)
 			regfree(&fre);
 		if (env->skip)
 			regfree(&sre);
 		return rc;
 	}
-	printf("runtime: %s\n", pre.buf + strlen("note: "));
-	sb_free(&pre);
+	fprintf(out, "runtime: %s\n", pre.notes.len ? pre.notes.buf : "");
+	if (pre.has_version) {
+		tst_meta *m = &sum->meta;
+		snprintf(m->runtime_name, sizeof m->runtime_name, "%s", pre.version[0]);
+		snprintf(m->runtime_version, sizeof m->runtime_version, "%s", pre.version[1]);
+		snprintf(m->runtime_api, sizeof m->runtime_api, "%.63s", pre.version[2]);
+	}
+	fork_out_free(&pre);
 	size_t total = 0;
 	for (tst_suite *s = suites; s; s = s->next)
 		total += s->n_cases;
 	sum->results = calloc(total ? total : 1, sizeof *sum->results);
 	CU_pTest *cu_tests = calloc(total ? total : 1, sizeof *cu_tests);
-	run_state rs = { .env = env, .sum = sum, .cu_tests = cu_tests, .tty = env->color };
-	RS = &rs;
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	if (!sum->results || !cu_tests || CU_initialize_registry() != CUE_SUCCESS) {
+		free(cu_tests);
+		if (env->focus)
+			regfree(&fre);
+		if (env->skip)
+			regfree(&sre);
 		return err_set(e, -ENOMEM, "CUnit: %s", CU_get_error_msg());
+	}
+	run_state rs = { .env = env, .sum = sum, .cu_tests = cu_tests, .tty = env->color, .out = out };
+	RS = &rs;
 	int64_t start = util_now_ms();
+	rs.run_start_ms = start;
 	for (tst_suite *s = suites; s; s = s->next) {
 		CU_pSuite cs = NULL;
 		for (size_t i = 0; i < s->n_cases; i++) {
@@ -533,8 +804,8 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 				CU_set_test_active(ct, CU_FALSE);
 				r->verdict = TST_SKIP;
 				r->detail = strdup(why);
-				printf("[--/--] %sSKIP   %s %s: %s\n", color(TST_SKIP), rs.tty ? "\033[0m" : "",
-				       tc->name, why);
+				fprintf(out, "[--/--] %sSKIP   %s %s: %s\n", color(TST_SKIP), rs.tty ? "\033[0m" : "",
+					tc->name, why);
 			} else {
 				rs.n_selected++;
 			}
@@ -544,14 +815,26 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 		regfree(&fre);
 	if (env->skip)
 		regfree(&sre);
+	if (sum->n_results == 0) {
+		/* A typo in --focus should not look like a green run. */
+		CU_cleanup_registry();
+		free(cu_tests);
+		RS = NULL;
+		return err_set(e, -ERR_CONFIG, "--focus/--skip select no test (see critic run --list)");
+	}
 	/* CU_run_all_tests prints nothing: our lines and summary come first,
 	 * CUnit's run summary last. */
 	CU_run_all_tests();
 
 	/* Whatever any test left under this run id goes now. */
-	strbuf sweep = { 0 };
+	fork_out sweep = { 0 };
 	int64_t sweep_ms;
+	rs.current = "the run";
+	rs.phase = "cleaning up after";
+	rs.test_start_ms = util_now_ms();
 	tst_verdict sv = run_forked(env, child_sweep, NULL, 120, &sweep, &sweep_ms);
+	rs.current = NULL;
+	progress_clear();
 
 	sum->wall_ms = util_now_ms() - start;
 	for (size_t i = 0; i < sum->n_results; i++) {
@@ -562,18 +845,20 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 		default: sum->failed++; break;
 		}
 	}
-	printf("\n%d tests: %d passed, %d failed, %d skipped in %.1f s (run id %s)\n", sum->total, sum->passed,
-	       sum->failed, sum->skipped, sum->wall_ms / 1000.0, env->run_id);
-	if (sv != TST_PASS || sweep.len)
-		printf("final sweep: %s\n", sweep.len ? sweep.buf : "failed");
+	fprintf(out, "\n%d tests: %d passed, %d failed, %d skipped in %.1f s (run id %s)\n", sum->total,
+		sum->passed, sum->failed, sum->skipped, sum->wall_ms / 1000.0, env->run_id);
+	if (sv != TST_PASS || sweep.detail.len)
+		fprintf(out, "final sweep: %s\n", sweep.detail.len ? sweep.detail.buf : "failed");
 	for (size_t i = 0; i < sum->n_results; i++) {
 		tst_result *r = &sum->results[i];
 		if (r->verdict != TST_PASS && r->verdict != TST_SKIP)
-			printf("  %-8s %s\n", tst_verdict_name(r->verdict), r->tc->name);
+			fprintf(out, "  %-8s %s\n", tst_verdict_name(r->verdict), r->tc->name);
 	}
-	sb_free(&sweep);
-	printf("\n%s\n", CU_get_run_results_string());
-	fflush(stdout);
+	fork_out_free(&sweep);
+	char *cu_summary = CU_get_run_results_string(); /* malloc'd by CUnit */
+	fprintf(out, "\n%s\n", cu_summary ? cu_summary : "");
+	free(cu_summary);
+	fflush(out);
 	CU_cleanup_registry();
 	free(cu_tests);
 	RS = NULL;
@@ -582,8 +867,11 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 
 void tst_summary_free(tst_summary *sum)
 {
-	for (size_t i = 0; i < sum->n_results; i++)
+	for (size_t i = 0; i < sum->n_results; i++) {
 		free(sum->results[i].detail);
+		free(sum->results[i].notes);
+		free(sum->results[i].calls);
+	}
 	free(sum->results);
 	memset(sum, 0, sizeof *sum);
 }

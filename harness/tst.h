@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdnoreturn.h>
 
 #include "cri.h"
@@ -62,30 +63,68 @@ typedef struct tst_env {
 	bool list_only;
 	bool extended;             /* run TST_EXTENDED tests too */
 	bool color;
+	FILE *out;                 /* per-test lines and summary; NULL = stdout */
+	bool progress;             /* out is a terminal: redraw a status line */
 } tst_env;
 
 typedef enum { TST_PASS, TST_FAIL, TST_SKIP, TST_TIMEOUT, TST_CRASH } tst_verdict;
+
+/* One CRI call a test made, as its process reported it to the runner. */
+typedef struct tst_call {
+	char method[48];    /* "RunPodSandbox" */
+	int grpc_status;    /* 0 = OK; UNKNOWN (2) also for calls that failed locally */
+	int64_t start_us;   /* since the test's process was started */
+	int64_t dur_us;
+} tst_call;
+#define TST_MAX_CALLS 10000 /* kept per test; the rest are only counted */
+
 typedef struct tst_result {
 	const tst_case *tc;
 	const tst_suite *suite;
 	tst_verdict verdict;
 	int64_t dur_ms;
-	char *detail;   /* failure messages / skip reason, heap, may be NULL */
+	char *detail;   /* failure messages / skip reason / notes as printed, heap, may be NULL */
+	char *notes;    /* only the notes (tst_info and the runner's), one a line, heap, may be NULL */
+	int64_t start_wall_ns; /* when the test started; 0 for tests never started */
+	tst_call *calls;       /* heap, in call order */
+	size_t n_calls;
+	size_t calls_dropped;  /* calls beyond TST_MAX_CALLS */
 } tst_result;
+
+/* What a report needs to say about the run itself. */
+typedef struct tst_meta {
+	char run_id[48];
+	char critic_version[64];
+	char endpoint[600], image_endpoint[600];
+	bool is_lab;
+	char handler[64];          /* "" = the runtime's default */
+	/* The runtime's Version reply (from the check before the first test). */
+	char runtime_name[128], runtime_version[128], runtime_api[64];
+	int64_t start_wall_ns;     /* run start, CLOCK_REALTIME */
+	char hostname[256];
+	char kernel[512];          /* uname: "Linux 6.1.0-18-amd64 #1 SMP ... x86_64" */
+	char cgroup[32];           /* "v2", "v1" or "hybrid" */
+	char focus[256], skip[256];/* the filters, "" = none */
+	bool extended;
+	int test_timeout_s, call_timeout_ms;
+} tst_meta;
 
 typedef struct tst_summary {
 	int total, passed, failed, skipped;
 	int64_t wall_ms;
 	tst_result *results;
 	size_t n_results;
+	tst_meta meta;
 } tst_summary;
 
 /* Run every registered test matching env's filters; prints progress and the
  * summary. Returns 0 when all passed or skipped, 1 on failures, <0 on error. */
 int tst_run(const tst_env *env, tst_summary *sum, crit_err *e);
-void tst_list(const tst_env *env);
+int tst_list(const tst_env *env, crit_err *e);
 void tst_summary_free(tst_summary *sum);
 const char *tst_verdict_name(tst_verdict v);
+/* Fill m's host fields (hostname, kernel, cgroup) from this machine. */
+void tst_meta_host(tst_meta *m);
 
 /* ---- inside a test (runs in a child process) ---- */
 struct tst_ctx {

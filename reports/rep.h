@@ -1,0 +1,87 @@
+/* rep: critic's result writers. Each turns a finished run (a tst_summary) into
+ * one machine format: JUnit XML, JSON (critic.run/v1), KTAP, or a self-contained HTML page. */
+#ifndef CRITIC_REP_H
+#define CRITIC_REP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "kube.h"
+#include "tst.h"
+#include "util.h"
+
+#define REP_JSON_SCHEMA "critic.run/v1"
+
+/* Write the report to path: the whole text goes to a temporary file beside
+ * it (PATH.tmp.PID) that is then renamed over path, so a reader never sees
+ * half a report. path "-" writes to stdout instead. Errors name the file.
+ * Returns 0 or a negative errno-style code. */
+int rep_write_junit(const tst_summary *sum, const char *path, crit_err *e);
+int rep_write_json(const tst_summary *sum, const char *path, crit_err *e);
+int rep_write_tap(const tst_summary *sum, const char *path, crit_err *e);
+int rep_write_html(const tst_summary *sum, const char *path, crit_err *e);
+
+/* The same reports as text appended to sb (what the writers write). */
+int rep_junit(const tst_summary *sum, strbuf *sb, crit_err *e);
+int rep_json(const tst_summary *sum, strbuf *sb, crit_err *e);
+void rep_tap(const tst_summary *sum, strbuf *sb);
+int rep_html(const tst_summary *sum, strbuf *sb, crit_err *e);
+
+/* Before a long run: can a report be written to path at all (its directory
+ * exists and is writable, path is not a directory)? */
+int rep_check_path(const char *path, crit_err *e);
+
+/* --- shared by the writers ---------------------------------------------------- */
+
+/* Append a string literal (its length known at compile time). */
+#define REP_PUT(sb, lit) sb_append((sb), "" lit, sizeof(lit) - 1)
+
+/* Latency of one CRI method over every call of every test. Percentiles are
+ * nearest-rank over the calls' durations. */
+typedef struct rep_method_stat {
+	char method[48];
+	size_t count, errors;      /* errors: calls whose gRPC status was not OK */
+	int64_t p50_us, p95_us, p99_us, max_us, mean_us;
+} rep_method_stat;
+/* *out (heap, free it) gets one entry per method, sorted by method name. */
+int rep_method_stats(const tst_summary *sum, rep_method_stat **out, size_t *n, crit_err *e);
+/* Nearest-rank percentile q (0 < q <= 100) of n sorted values; 0 when n is 0. */
+int64_t rep_percentile(const int64_t *sorted, size_t n, double q);
+
+/* Append s escaped for XML/HTML text and attributes: & < > " ' become
+ * references; tab, CR and LF become character references when attr; other
+ * characters XML 1.0 forbids are dropped; invalid UTF-8 becomes U+FFFD. */
+void rep_xml_escape(strbuf *sb, const char *s, bool attr);
+/* Append s as valid UTF-8 (invalid bytes become U+FFFD); when one_line,
+ * control characters become spaces and newlines " | ". */
+void rep_utf8_clean(strbuf *sb, const char *s, bool one_line);
+
+/* Wall-clock nanoseconds as ISO 8601 in UTC: "2024-05-01T12:00:00" (the
+ * form JUnit's schema wants: no zone) or, with ms_zone, "…:00.123Z". */
+void rep_iso_time(int64_t wall_ns, bool ms_zone, char *buf, size_t len);
+
+/* A test's detail split: the first line that is not a note ("note: …"),
+ * or "" when there is none; copied into buf. */
+const char *rep_first_message(const tst_result *r, char *buf, size_t len);
+
+/* Commit text to path as the writers do (temp file + rename, "-" = stdout). */
+int rep_commit(const char *path, const char *data, size_t len, crit_err *e);
+
+/* --- SVG pieces (also for scenario reports) -------------------------------------- */
+
+/* Append an <svg> that draws a kubelet-model timeline: one lane per
+ * component that has events (in kube_component order), a coloured segment
+ * per state from the event that entered it to the next event of the same
+ * component (or end_ms), and a marker per event whose tooltip carries the
+ * time, state, reason and message. end_ms < the last event's time is
+ * raised to it. Returns 0, or -EINVAL when n > 0 and ev is NULL. */
+int rep_svg_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t end_ms, crit_err *e);
+/* Horizontal bars of the tests' durations, longest first, coloured by verdict. */
+void rep_svg_durations(strbuf *sb, const tst_summary *sum);
+/* Per CRI method: p50, p95 and p99 as stacked bars and max as a dot, on a
+ * log-scale axis. */
+void rep_svg_latency(strbuf *sb, const rep_method_stat *st, size_t n);
+
+#endif
