@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "util.h"
@@ -33,6 +34,35 @@ int ep_parse(const char *in, char *out, size_t outlen, char *path, size_t pathle
 	if (path && (size_t)snprintf(path, pathlen, "%s", p) >= pathlen)
 		return err_set(e, -ENAMETOOLONG, "endpoint '%s': too long", in);
 	return 0;
+}
+
+const char *ep_socket_problem(const char *endpoint, char *buf, size_t len)
+{
+	char canon[EP_MAX], path[EP_MAX];
+	if (ep_parse(endpoint, canon, sizeof canon, path, sizeof path, NULL) < 0) {
+		snprintf(buf, len, "'%s' is not a unix socket endpoint", endpoint ? endpoint : "");
+		return buf;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			snprintf(buf, len, "%s does not exist", path);
+		else if (err == ENOTDIR)
+			snprintf(buf, len, "a parent of %s is not a directory", path);
+		else
+			snprintf(buf, len, "%s: %s", path, strerror(err));
+		return buf;
+	}
+	if (S_ISSOCK(st.st_mode))
+		return NULL;
+	if (S_ISREG(st.st_mode))
+		snprintf(buf, len, "%s is a regular file, not a unix socket", path);
+	else if (S_ISDIR(st.st_mode))
+		snprintf(buf, len, "%s is a directory, not a unix socket", path);
+	else
+		snprintf(buf, len, "%s is not a unix socket (file type %o)", path, (unsigned)(st.st_mode & S_IFMT) >> 12);
+	return buf;
 }
 
 static bool key_used(const char *key)
@@ -81,14 +111,10 @@ static int apply_key(ep_config *cfg, const char *file, const yaml_event_t *kev, 
 	return 0;
 }
 
-int ep_load_crictl_yaml(ep_config *cfg, const char *file, crit_err *e)
+/* The settings of a crictl.yaml from a parser set up on its input; file
+ * names the input in messages. */
+static int parse_crictl(ep_config *cfg, const char *file, yaml_parser_t *parser, crit_err *e)
 {
-	FILE *f = fopen(file, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : err_set(e, -errno, "open %s: %s", file, strerror(errno));
-	yaml_parser_t parser;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
 	int rc = 0, depth = 0;
 	bool top_is_map = false, saw_root = false;
 	char key[128] = "";
@@ -96,9 +122,9 @@ int ep_load_crictl_yaml(ep_config *cfg, const char *file, crit_err *e)
 	bool have_key = false;
 	for (bool done = false; !done && rc == 0;) {
 		yaml_event_t ev;
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = err_set(e, -ERR_CONFIG, "%s:%zu:%zu: %s", file, parser.problem_mark.line + 1,
-				     parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML syntax error");
+		if (!yaml_parser_parse(parser, &ev)) {
+			rc = err_set(e, -ERR_CONFIG, "%s:%zu:%zu: %s", file, parser->problem_mark.line + 1,
+				     parser->problem_mark.column + 1, parser->problem ? parser->problem : "YAML syntax error");
 			break;
 		}
 		int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
@@ -173,8 +199,30 @@ int ep_load_crictl_yaml(ep_config *cfg, const char *file, crit_err *e)
 		yaml_event_delete(&ev);
 	}
 	(void)saw_root;
+	return rc;
+}
+
+int ep_load_crictl_yaml(ep_config *cfg, const char *file, crit_err *e)
+{
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : err_set(e, -errno, "open %s: %s", file, strerror(errno));
+	yaml_parser_t parser;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	int rc = parse_crictl(cfg, file, &parser, e);
 	yaml_parser_delete(&parser);
 	fclose(f);
+	return rc;
+}
+
+int ep_parse_crictl_yaml_buf(ep_config *cfg, const char *name, const char *buf, size_t len, crit_err *e)
+{
+	yaml_parser_t parser;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	int rc = parse_crictl(cfg, name ? name : "(buffer)", &parser, e);
+	yaml_parser_delete(&parser);
 	return rc;
 }
 

@@ -1,7 +1,6 @@
 /* logs: the CRI container log file the kubelet reads for `kubectl logs`:
  * "<RFC3339Nano> <stdout|stderr> <P|F> <message>" lines, partial lines that
  * reassemble byte for byte, and ReopenContainerLog after a rotation. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crilog.h"
 #include "fx.h"
 #include "util.h"
 
@@ -16,138 +16,11 @@
 #define SEC 1000000000LL
 #define GRPC_UNIMPLEMENTED 12
 
-enum { OUT, ERR };
+enum { OUT = CRILOG_STDOUT, ERR = CRILOG_STDERR };
 
-/* One parsed log file: per stream, the reassembled bytes and how many
- * records of each tag; the first problem found, if any. */
-typedef struct {
-	strbuf text[2];
-	int full[2], partial[2];
-	int records;
-	int64_t first_ts, last_ts[2];
-	bool last_partial[2];
-	char problem[512];
-} log_parse;
-
-static int digits(const char *s, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* RFC 3339 with an optional fraction of 1 to 9 digits (Go's RFC3339Nano
- * drops trailing zeros) and Z or ±hh:mm; returns ns since the epoch. */
-static bool parse_ts(const char *s, size_t n, int64_t *out)
-{
-	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-		return false;
-	int Y = digits(s, 4), M = digits(s + 5, 2), D = digits(s + 8, 2), h = digits(s + 11, 2),
-	    m = digits(s + 14, 2), sec = digits(s + 17, 2);
-	if (Y < 0 || M < 1 || M > 12 || D < 1 || D > 31 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
-		return false;
-	size_t i = 19;
-	int64_t frac = 0;
-	if (i < n && s[i] == '.') {
-		size_t f = ++i;
-		while (i < n && isdigit((unsigned char)s[i]))
-			i++;
-		size_t nd = i - f;
-		if (nd < 1 || nd > 9)
-			return false;
-		frac = digits(s + f, (int)nd);
-		for (size_t k = nd; k < 9; k++)
-			frac *= 10;
-	}
-	int off = 0;
-	if (i < n && s[i] == 'Z') {
-		i++;
-	} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-		int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
-		if (oh < 0 || om < 0 || oh > 23 || om > 59)
-			return false;
-		off = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-		i += 6;
-	} else {
-		return false;
-	}
-	if (i != n)
-		return false;
-	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec };
-	*out = ((int64_t)timegm(&tm) - off) * SEC + frac;
-	return true;
-}
-
-/* Parse text strictly; the first malformed line is recorded in problem. */
-static void parse_log(const char *text, size_t len, log_parse *p)
-{
-	memset(p, 0, sizeof *p);
-	p->last_ts[OUT] = p->last_ts[ERR] = INT64_MIN;
-	size_t off = 0;
-	int lineno = 0;
-	while (off < len && !p->problem[0]) {
-		lineno++;
-		const char *line = text + off;
-		const char *nl = memchr(line, '\n', len - off);
-		if (!nl) {
-			snprintf(p->problem, sizeof p->problem, "line %d has no newline at the end of the file", lineno);
-			break;
-		}
-		size_t ll = (size_t)(nl - line);
-		off += ll + 1;
-		const char *sp1 = memchr(line, ' ', ll);
-		int64_t ts;
-		if (!sp1 || !parse_ts(line, (size_t)(sp1 - line), &ts)) {
-			snprintf(p->problem, sizeof p->problem, "line %d: bad timestamp: %.80s", lineno, line);
-			break;
-		}
-		const char *rest = sp1 + 1;
-		size_t rl = ll - (size_t)(rest - line);
-		int s;
-		if (rl >= 7 && !memcmp(rest, "stdout ", 7))
-			s = OUT;
-		else if (rl >= 7 && !memcmp(rest, "stderr ", 7))
-			s = ERR;
-		else {
-			snprintf(p->problem, sizeof p->problem, "line %d: stream is not stdout or stderr: %.80s", lineno, line);
-			break;
-		}
-		rest += 7;
-		rl -= 7;
-		if (rl < 2 || (rest[0] != 'P' && rest[0] != 'F') || rest[1] != ' ') {
-			snprintf(p->problem, sizeof p->problem, "line %d: tag is not 'P ' or 'F ': %.80s", lineno, line);
-			break;
-		}
-		bool partial = rest[0] == 'P';
-		if (ts < p->last_ts[s]) {
-			snprintf(p->problem, sizeof p->problem, "line %d: timestamp goes back in time on %s: %.40s", lineno,
-				 s == OUT ? "stdout" : "stderr", line);
-			break;
-		}
-		if (!p->records)
-			p->first_ts = ts;
-		p->last_ts[s] = ts;
-		p->records++;
-		sb_append(&p->text[s], rest + 2, rl - 2);
-		if (partial) {
-			p->partial[s]++;
-		} else {
-			p->full[s]++;
-			sb_append(&p->text[s], "\n", 1);
-		}
-		p->last_partial[s] = partial;
-	}
-}
-
-static void parse_free(log_parse *p)
-{
-	sb_free(&p->text[OUT]);
-	sb_free(&p->text[ERR]);
-}
+/* One parsed log file (crilog's strict parser): per stream the reassembled
+ * bytes and record counts; the first problem found, if any. */
+typedef crilog_file log_parse;
 
 static const char *sb_str(strbuf *sb)
 {
@@ -178,7 +51,7 @@ static void read_parse(tst_ctx *t, const char *path, log_parse *p)
 	size_t len = 0;
 	crit_err e;
 	REQUIRE(t, util_read_file(path, &text, &len, &e) == 0, "%s", e.msg);
-	parse_log(text, len, p);
+	crilog_parse(text, len, p);
 	free(text);
 }
 
@@ -222,7 +95,7 @@ static void cri_format(tst_ctx *t)
 	EXPECT(t, p.first_ts >= t0 - SEC && p.last_ts[OUT] <= t1 + SEC && p.last_ts[ERR] <= t1 + SEC,
 	       "timestamps %lld..%lld outside the container's run %lld..%lld", (long long)p.first_ts,
 	       (long long)p.last_ts[OUT], (long long)t0, (long long)t1);
-	parse_free(&p);
+	crilog_free(&p);
 	sb_free(&out);
 	sb_free(&err);
 }
@@ -248,7 +121,7 @@ static void partial_long_line(tst_ctx *t)
 	       p.full[ERR]);
 	expect_text(t, "stdout reassembled", &p.text[OUT], want.buf);
 	expect_text(t, "stderr reassembled", &p.text[ERR], want.buf);
-	parse_free(&p);
+	crilog_free(&p);
 	sb_free(&want);
 }
 
@@ -263,7 +136,7 @@ static void partial_no_newline(tst_ctx *t)
 	expect_text(t, "stdout reassembled", &p.text[OUT], "whole line\nno newline at the end");
 	EXPECT(t, p.full[OUT] == 1 && p.partial[OUT] == 1 && p.last_partial[OUT],
 	       "%d F and %d P records, want 1 F then 1 P", p.full[OUT], p.partial[OUT]);
-	parse_free(&p);
+	crilog_free(&p);
 }
 
 static int reopen(tst_ctx *t, const char *id)
@@ -344,8 +217,8 @@ static void reopen_rotates(tst_ctx *t)
 	EXPECT(t, l2 >= f2 + 2, "the new file holds n=%ld..%ld, want at least 3 lines", f2, l2);
 	EXPECT(t, f2 == l1 + 1, "lines lost or doubled across the rotation: old file ends at n=%ld, new starts at n=%ld",
 	       l1, f2);
-	parse_free(&po);
-	parse_free(&pn);
+	crilog_free(&po);
+	crilog_free(&pn);
 }
 
 /* The CRI lets the runtime either create a new file and succeed, or fail;
