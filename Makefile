@@ -1,10 +1,11 @@
 # critic — build, test and run.  `make help` lists the targets.
 CC      ?= cc
 PKGS    := grpc libprotobuf-c yaml-0.1 cunit json-c
-DEBS    := build-essential pkg-config valgrind clang protobuf-c-compiler libprotobuf-c-dev libgrpc-dev \
+DEBS    := build-essential pkg-config valgrind clang libclang-rt-14-dev protobuf-c-compiler libprotobuf-c-dev libgrpc-dev \
            libyaml-dev libcunit1-dev libjson-c-dev libfiu-dev fiu-utils \
            containerd runc crun containernetworking-plugins docker-registry \
-           umoci skopeo busybox-static iproute2 iptables e2fsprogs util-linux procps
+           umoci skopeo busybox-static iproute2 iptables e2fsprogs util-linux procps \
+           libxml2-utils
 
 BUILD   ?= build
 BIN     ?= bin
@@ -19,9 +20,10 @@ CRITIC_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-fie
            -D_GNU_SOURCE -DFIU_ENABLE=1 -DCRITIC_VERSION='"$(VERSION)"' \
            -Iharness -I. -I$(GEN) $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lfiu -lpthread
+LDLIBS  += -lm
 
 LIB_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) \
-           $(wildcard suites/*.c fault/*.c scenarios/*.c reports/*.c)
+           $(wildcard suites/*.c fault/*.c scenarios/*.c reports/*.c bench/*.c)
 LIB_OBJ := $(GEN)/cri.pb-c.o $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -39,6 +41,8 @@ help:
 	@echo "make run        build, bring the lab up and run the conformance suites against it"
 	@echo "make unit       only the unit tests (no runtime needed)"
 	@echo "make valgrind   the unit tests under valgrind"
+	@echo "make asan       the unit tests built with ASan + UBSan (build-asan/), leaks checked"
+	@echo "make fuzz       each libFuzzer target for FUZZ_SECONDS (60); make fuzz-smoke: 10 s each"
 	@echo "make clean      remove build output"
 
 # One protoc-c run makes both files (grouped target).
@@ -80,6 +84,12 @@ test: all
 unit: all
 	$(BIN)/critic-tests --unit
 
+# The unit tests under valgrind: zero errors and leaks in critic's code
+# (tests/valgrind.supp names the two one-time allocations of glibc/abseil).
+valgrind: all
+	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+		--suppressions=tests/valgrind.supp $(BIN)/critic-tests --unit
+
 run: all
 	$(BIN)/critic run
 
@@ -93,4 +103,46 @@ deps:
 clean:
 	rm -rf $(BUILD) $(BIN)
 
+# libfiu faults in crun: critic's preload library and the OCI runtime wrapper
+# the lab's crun-fiu handler runs (fault/preload/ stays out of libcritic.a).
+FIU_PRELOAD := $(BUILD)/fault/libcritic-fiu-preload.so
+all: $(FIU_PRELOAD) $(BIN)/critic-fiu-runtime
+
+$(FIU_PRELOAD): fault/preload/critic_fiu_preload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -fPIC -shared -o $@ $< -lfiu -ldl -lpthread
+
+$(BIN)/critic-fiu-runtime: fault/preload/critic-fiu-runtime.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra \
+		-DCRITIC_FIU_PRELOAD_BUILT='"$(abspath $(FIU_PRELOAD))"' -o $@ $<
+
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/harness/main.d
+
+# `make bench`: every benchmark figure in one run (lab brought up if needed):
+# RPC latencies, growth with pod count, critic's own and the proxy's overhead,
+# fault detection, the conformance run's wall time and peak RSS. Also written
+# to $(BUILD)/bench.json. Kills and restarts the lab's containerd (--faults).
+BENCH_ARGS ?= --pods 20 --concurrency 2 --grow 10,50,100 --overhead --faults 3
+.PHONY: bench
+bench: all
+	$(BIN)/critic bench $(BENCH_ARGS) --conformance $(BUILD)/bench-run.log --json $(BUILD)/bench.json
+
+# Sanitizers: everything built with ASan + UBSan into build-asan/, then the
+# unit tests with leak checking (tests/lsan.supp: the gRPC leaks allowed, and why).
+# What is injected into programs built without them (the libfiu preload
+# library goes into crun) is built first, plain. Tests that run this program
+# with LD_PRELOAD need the ASan runtime linked in, not loaded after the
+# preloads: gcc links it so with -static-libasan (clang always does).
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_LD    := -fsanitize=address,undefined $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,-static-libasan)
+ASAN_PLAIN  = $(patsubst $(BUILD)/%,build-asan/%,$(FIU_PRELOAD))
+.PHONY: asan
+asan:
+	$(if $(ASAN_PLAIN),rm -f $(ASAN_PLAIN) && $(MAKE) BUILD=build-asan BIN=build-asan/bin $(ASAN_PLAIN))
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_LD)" all
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/bin/critic-tests --unit
+
+# Fuzzing with libFuzzer: make fuzz (FUZZ_SECONDS per target, default 60), make fuzz-smoke (10 s each).
+include tests/fuzz/fuzz.mk

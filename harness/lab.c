@@ -19,9 +19,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,6 +80,10 @@ typedef struct lab_state {
 	char crun_fix[256];  /* cgroup mounts the lab made for crun */
 	char config_hash[20]; /* hash of the config.toml containerd runs with */
 	char runtime[128];   /* "containerd 1.6.20~ds1" */
+	/* loop-fs storage (lab.h): chosen, image size, the device critic attached */
+	int loopfs;
+	unsigned long long loopfs_bytes;
+	char loopfs_dev[32];
 } lab_state;
 
 /* dir is kept short enough for a unix socket path, so the derived paths
@@ -93,6 +99,8 @@ typedef struct lab_ctx {
 	char netname[32];
 	uint32_t hash;
 	lab_state st;
+	char root_dir[256];  /* containerd's root and state: DIR/root, DIR/state */
+	char state_dir[256]; /* or DIR/fs/root, DIR/fs/state on the loop fs */
 } lab_ctx;
 
 static lab_log_fn lab_logger;
@@ -325,6 +333,14 @@ static int ctx_check_dir(const char *dir, crit_err *e)
 	return 0;
 }
 
+/* loop-fs storage: containerd's root and state follow the recorded choice. */
+static void ctx_storage_paths(lab_ctx *c)
+{
+	const char *sub = c->st.loopfs > 0 ? LAB_LOOPFS_MOUNT "/" : "";
+	snprintf(c->root_dir, sizeof c->root_dir, "%.200s/%sroot", c->dir, sub);
+	snprintf(c->state_dir, sizeof c->state_dir, "%.200s/%sstate", c->dir, sub);
+}
+
 /* Resolve dir to a canonical absolute path (creating it when asked) and fill
  * the derived names. The charset is limited so the path can go verbatim into
  * TOML, JSON, YAML, skopeo's "oci:PATH:TAG" and /proc/self/mountinfo. */
@@ -372,6 +388,7 @@ static int ctx_init(lab_ctx *c, const char *dir, bool create, crit_err *e)
 	snprintf(c->netname, sizeof c->netname, "critic-%06x", (unsigned)(c->hash & 0xffffff));
 	c->st.subnet = -1;
 	c->st.crun_usable = -1;
+	ctx_storage_paths(c);
 	return 0;
 }
 
@@ -406,9 +423,16 @@ static void state_load(lab_ctx *c)
 			snprintf(s->config_hash, sizeof s->config_hash, "%s", v);
 		else if (!strcmp(k, "runtime"))
 			snprintf(s->runtime, sizeof s->runtime, "%s", v);
+		else if (!strcmp(k, "loopfs"))
+			s->loopfs = atoi(v) > 0;
+		else if (!strcmp(k, "loopfs_bytes"))
+			s->loopfs_bytes = strtoull(v, NULL, 10);
+		else if (!strcmp(k, "loopfs_dev") && util_has_prefix(v, "/dev/loop"))
+			snprintf(s->loopfs_dev, sizeof s->loopfs_dev, "%s", v);
 	}
 	if (c->st.subnet > 255)
 		c->st.subnet = -1;
+	ctx_storage_paths(c);
 }
 
 static void one_line(char *s)
@@ -431,10 +455,17 @@ static int state_save(lab_ctx *c, crit_err *e)
 		  "crun_usable=%d\ncrun_note=%s\ncrun_fix=%s\nconfig_hash=%s\nruntime=%s\n",
 		  c->dir, (int)s->containerd_pid, (int)s->registry_pid, s->registry_port, s->subnet,
 		  s->crun_usable, s->crun_note, s->crun_fix, s->config_hash, s->runtime);
+	/* loop-fs storage: written only once chosen, so a default lab's state is as before. */
+	if (s->loopfs || s->loopfs_bytes)
+		sb_printf(&sb, "loopfs=%d\nloopfs_bytes=%llu\nloopfs_dev=%s\nloopfs_mount=%s%s\n", s->loopfs,
+			  s->loopfs_bytes, s->loopfs_dev, s->loopfs_dev[0] ? c->dir : "",
+			  s->loopfs_dev[0] ? "/" LAB_LOOPFS_MOUNT : "");
 	int rc = util_write_file(c->state_file, sb.buf, sb.len, 0644, e);
 	sb_free(&sb);
 	return rc;
 }
+
+static void loopfs_fill_info(const lab_ctx *c, lab_info *info); /* loop-fs storage */
 
 static void fill_info(const lab_ctx *c, lab_info *info)
 {
@@ -452,6 +483,7 @@ static void fill_info(const lab_ctx *c, lab_info *info)
 		snprintf(info->registry, sizeof info->registry, "127.0.0.1:%d", c->st.registry_port);
 	info->crun_usable = c->st.crun_usable > 0;
 	snprintf(info->crun_note, sizeof info->crun_note, "%s", c->st.crun_note);
+	loopfs_fill_info(c, info);
 }
 
 /* ------------------------------------------------------------ processes */
@@ -1504,6 +1536,55 @@ static void toml_runtime(strbuf *sb, const char *name, const char *binary, const
 		  name, name, binary, root);
 }
 
+/* The crun-fiu handler's BinaryName: critic-fiu-runtime from
+ * $CRITIC_FIU_RUNTIME, else next to this program, else /usr/lib/critic;
+ * only one whose --critic-check passes (crun dynamically linked, the
+ * preload libraries present) and whose path is safe in TOML. */
+static bool fiu_runtime_find(char *out, size_t len)
+{
+	const char *env = getenv("CRITIC_FIU_RUNTIME");
+	char cand[2][PATH_MAX];
+	int n = 0;
+	if (env && *env) {
+		snprintf(cand[n++], PATH_MAX, "%s", env);
+	} else {
+		char exe[PATH_MAX];
+		ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		char *slash = l > 0 ? (exe[l] = '\0', strrchr(exe, '/')) : NULL;
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand[n++], PATH_MAX, "%.4000s/critic-fiu-runtime", exe);
+		}
+		snprintf(cand[n++], PATH_MAX, "/usr/lib/critic/critic-fiu-runtime");
+	}
+	for (int i = 0; i < n; i++) {
+		bool safe = cand[i][0] == '/';
+		for (const char *p = cand[i]; *p; p++)
+			if ((unsigned char)*p < ' ' || *p == '"' || *p == '\\')
+				safe = false;
+		char *argv[] = { cand[i], "--critic-check", NULL };
+		if (safe && access(cand[i], X_OK) == 0 && util_run(argv, QUICK_MS, NULL, NULL) == 0) {
+			snprintf(out, len, "%.4000s", cand[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does a backup of a critic config patch sit beside config.toml? */
+static bool config_patched(const lab_ctx *c)
+{
+	DIR *d = opendir(c->dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d)))
+		found = util_has_prefix(de->d_name, "config.toml.critic-backup-");
+	closedir(d);
+	return found;
+}
+
 static int config_write(lab_ctx *c, const char *runc, const char *crun, char *hash, size_t hlen, crit_err *e)
 {
 	char pause[256];
@@ -1514,8 +1595,8 @@ static int config_write(lab_ctx *c, const char *runc, const char *crun, char *ha
 	sb_printf(&sb,
 		  "# generated by critic for the lab in %s; `critic lab up` rewrites it\n"
 		  "version = 2\n"
-		  "root = \"%s/root\"\n"
-		  "state = \"%s/state\"\n"
+		  "root = \"%s\"\n"
+		  "state = \"%s\"\n"
 		  "oom_score = 0\n"
 		  "# overlayfs is the lab's snapshotter; the others only add noise to the log\n"
 		  "disabled_plugins = [\"io.containerd.snapshotter.v1.devmapper\", \"io.containerd.snapshotter.v1.aufs\",\n"
@@ -1536,12 +1617,16 @@ static int config_write(lab_ctx *c, const char *runc, const char *crun, char *ha
 		  "    [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
 		  "      snapshotter = \"overlayfs\"\n"
 		  "      default_runtime_name = \"runc\"\n",
-		  d, d, d, c->sock, c->sock, d, pause);
+		  d, c->root_dir, c->state_dir, c->sock, c->sock, d, pause);
 	cleanup_free char *runc_root = lab_path(c, "runc");
 	cleanup_free char *crun_root = lab_path(c, "crun");
 	toml_runtime(&sb, "runc", runc, runc_root);
 	if (crun[0])
 		toml_runtime(&sb, "crun", crun, crun_root);
+	/* libfiu faults (fault/fiu.h): crun through critic's wrapper, same root. */
+	char fiu_rt[PATH_MAX];
+	if (crun[0] && c->st.crun_usable == 1 && fiu_runtime_find(fiu_rt, sizeof fiu_rt))
+		toml_runtime(&sb, "crun-fiu", fiu_rt, crun_root);
 	sb_printf(&sb,
 		  "    [plugins.\"io.containerd.grpc.v1.cri\".cni]\n"
 		  "      bin_dir = \"%s\"\n"
@@ -1551,8 +1636,15 @@ static int config_write(lab_ctx *c, const char *runc, const char *crun, char *ha
 		  "      config_path = \"%s/certs.d\"\n",
 		  cni_bin, d, d);
 	snprintf(hash, hlen, "%016llx", (unsigned long long)fnv64(sb.buf, sb.len));
-	bool changed = false;
-	int rc = write_if_changed(c->config, sb.buf, 0644, &changed, e);
+	/* A critic fault patched config.toml on purpose (fault/config keeps
+	 * config.toml.critic-backup-RUN beside it until it restores): keep the
+	 * patch, so a restart runs with it. The hash stays the template's, so
+	 * an `up` does not restart containerd over the patch either. */
+	int rc = 0;
+	if (config_patched(c))
+		lab_log("lab: %s carries a critic patch (a .critic-backup- file beside it): left as it is", c->config);
+	else
+		rc = write_if_changed(c->config, sb.buf, 0644, NULL, e);
 	sb_free(&sb);
 	return rc;
 }
@@ -1736,6 +1828,594 @@ static int lab_lock(const lab_ctx *c, crit_err *e)
 	return fd;
 }
 
+/* ------------------------------------------------------------ loop-fs storage */
+
+/* containerd's root and state may live on an ext4 image critic makes
+ * (DIR/disk.img, sparse), attaches to a loop device and mounts at DIR/fs
+ * with errors=remount-ro: a file system of critic's own that fault/fs may
+ * turn read-only, freeze or fill without touching anything else on the node. */
+
+#ifndef FITHAW
+#define FITHAW _IOWR('X', 120, int)
+#endif
+#define LOOPFS_LABEL "critic-lab"
+#define LOOPFS_UMOUNT_MS 5000
+#define LOOPFS_FSCK_MS 300000
+
+static void unescape_mount(char *s);
+
+/* One line of /proc/self/mountinfo. */
+typedef struct mi_entry {
+	unsigned major, minor;
+	char mp[PATH_MAX];
+	char mnt_opts[256];
+	char fstype[32];
+	char source[256];
+	char sb_opts[512];
+} mi_entry;
+
+/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER */
+static bool mi_parse(const char *line, mi_entry *m)
+{
+	char mp[PATH_MAX];
+	memset(m, 0, sizeof *m);
+	if (sscanf(line, "%*s %*s %u:%u %*s %4095s %255s", &m->major, &m->minor, mp, m->mnt_opts) != 4)
+		return false;
+	const char *sep = strstr(line, " - ");
+	if (!sep || sscanf(sep + 3, "%31s %255s %511s", m->fstype, m->source, m->sb_opts) < 2)
+		return false;
+	unescape_mount(mp);
+	unescape_mount(m->source);
+	snprintf(m->mp, sizeof m->mp, "%s", mp);
+	return true;
+}
+
+/* Is word one of the comma-separated options? */
+static bool opt_has(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = opts; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t l = comma ? (size_t)(comma - p) : strlen(p);
+		if (l == n && !strncmp(p, word, n))
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+/* The backing file of block device MAJ:MIN when it is a loop device. */
+static void loop_backing(unsigned major, unsigned minor, char *out, size_t len)
+{
+	char path[96];
+	out[0] = '\0';
+	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/loop/backing_file", major, minor);
+	cleanup_free char *text = NULL;
+	if (util_read_file(path, &text, NULL, NULL) < 0)
+		return;
+	text[strcspn(text, "\n")] = '\0';
+	snprintf(out, len, "%s", text);
+}
+
+/* The kernel's name of block device MAJ:MIN ("loop3"). */
+static void blk_name(unsigned major, unsigned minor, char *out, size_t len)
+{
+	char path[96], target[PATH_MAX];
+	out[0] = '\0';
+	snprintf(path, sizeof path, "/sys/dev/block/%u:%u", major, minor);
+	ssize_t n = readlink(path, target, sizeof target - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) < len)
+		memcpy(out, base, strlen(base) + 1);
+}
+
+/* Loop devices whose backing file is img ("/dev/loopN"); how many. */
+static int loop_devs_of(const char *img, char devs[][32], int max)
+{
+	DIR *d = opendir("/sys/block");
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < max) {
+		if (!util_has_prefix(de->d_name, "loop"))
+			continue;
+		char path[300];
+		snprintf(path, sizeof path, "/sys/block/%.64s/loop/backing_file", de->d_name);
+		cleanup_free char *text = NULL;
+		if (util_read_file(path, &text, NULL, NULL) < 0)
+			continue;
+		text[strcspn(text, "\n")] = '\0';
+		if (!strcmp(text, img))
+			snprintf(devs[n++], 32, "/dev/%.26s", de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Where block device dev is mounted (first mount point), "" when nowhere. */
+static bool dev_mounted(const char *dev, char *where, size_t len)
+{
+	struct stat st;
+	where[0] = '\0';
+	if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
+		return false;
+	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	char line[8192];
+	mi_entry m;
+	while (fgets(line, sizeof line, f))
+		if (mi_parse(line, &m) && m.major == major(st.st_rdev) && m.minor == minor(st.st_rdev)) {
+			snprintf(where, len, "%s", m.mp);
+			return true;
+		}
+	return false;
+}
+
+static void loopfs_probe_ctx(const lab_ctx *c, lab_loopfs *p)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->dir, sizeof p->dir, "%s", c->dir);
+	snprintf(p->image, sizeof p->image, "%.4000s/" LAB_LOOPFS_IMAGE, c->dir);
+	snprintf(p->mount, sizeof p->mount, "%.4000s/" LAB_LOOPFS_MOUNT, c->dir);
+	struct stat st;
+	if (lstat(p->image, &st) == 0 && S_ISREG(st.st_mode)) {
+		p->image_exists = true;
+		p->image_bytes = (unsigned long long)st.st_size;
+	}
+	cleanup_free char *marker = lab_path(c, LAB_LOOPFS_FROZEN);
+	p->frozen = util_exists(marker);
+	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t ml = strlen(p->mount);
+	char line[8192];
+	mi_entry m, top;
+	while (f && fgets(line, sizeof line, f)) {
+		if (!mi_parse(line, &m))
+			continue;
+		if (!strcmp(m.mp, p->mount)) {
+			top = m; /* the last one listed is the one on top */
+			p->mounted = true;
+		} else if (!strncmp(m.mp, p->mount, ml) && m.mp[ml] == '/') {
+			p->submounts++;
+		}
+	}
+	if (p->mounted) {
+		snprintf(p->source, sizeof p->source, "%s", top.source);
+		snprintf(p->fstype, sizeof p->fstype, "%s", top.fstype);
+		snprintf(p->mnt_opts, sizeof p->mnt_opts, "%s", top.mnt_opts);
+		snprintf(p->sb_opts, sizeof p->sb_opts, "%s", top.sb_opts);
+		p->readonly = opt_has(top.mnt_opts, "ro") || opt_has(top.sb_opts, "ro") ||
+			      opt_has(top.sb_opts, "emergency_ro");
+		char backing[PATH_MAX];
+		loop_backing(top.major, top.minor, backing, sizeof backing);
+		p->ours = !strcmp(top.fstype, "ext4") && p->image_exists && !strcmp(backing, p->image);
+		if (p->ours) {
+			blk_name(top.major, top.minor, p->sysfs_name, sizeof p->sysfs_name);
+			snprintf(p->dev, sizeof p->dev, "/dev/%.26s", p->sysfs_name);
+		}
+	}
+	char devs[1][32];
+	if (!p->dev[0] && p->image_exists && loop_devs_of(p->image, devs, 1) > 0)
+		snprintf(p->dev, sizeof p->dev, "%s", devs[0]);
+}
+
+int lab_loopfs_probe(const char *dir, lab_loopfs *out, crit_err *e)
+{
+	lab_ctx c;
+	int rc = ctx_init(&c, dir, false, e);
+	if (rc < 0)
+		return rc;
+	loopfs_probe_ctx(&c, out);
+	return 0;
+}
+
+static void loopfs_fill_info(const lab_ctx *c, lab_info *info)
+{
+	snprintf(info->root, sizeof info->root, "%s", c->root_dir);
+	snprintf(info->state, sizeof info->state, "%s", c->state_dir);
+	info->loopfs = c->st.loopfs > 0;
+	info->loopfs_bytes = c->st.loopfs_bytes;
+	if (!info->loopfs && !c->st.loopfs_dev[0])
+		return;
+	lab_loopfs p;
+	loopfs_probe_ctx(c, &p);
+	if (p.image_exists)
+		info->loopfs_bytes = p.image_bytes;
+	snprintf(info->loopfs_dev, sizeof info->loopfs_dev, "%s", p.dev);
+	info->loopfs_mounted = p.mounted && p.ours;
+	info->loopfs_readonly = info->loopfs_mounted && p.readonly;
+	if (info->loopfs_mounted)
+		snprintf(info->loopfs_opts, sizeof info->loopfs_opts, "%s", p.sb_opts);
+}
+
+/* A size for people: "2.0 GiB", "512 MiB". */
+static void size_text(unsigned long long b, char *out, size_t len)
+{
+	if (b >= (1ULL << 30))
+		snprintf(out, len, "%.1f GiB", (double)b / (double)(1ULL << 30));
+	else
+		snprintf(out, len, "%llu MiB", b >> 20);
+}
+
+void lab_describe_storage(const lab_info *info, char *out, size_t len)
+{
+	if (!info->loopfs) {
+		snprintf(out, len, "plain directories %s, %s", info->root, info->state);
+		return;
+	}
+	char size[32];
+	size_text(info->loopfs_bytes, size, sizeof size);
+	if (info->loopfs_mounted)
+		snprintf(out, len, "loop fs %.1000s/" LAB_LOOPFS_IMAGE " (%s) on %s at %.1000s/" LAB_LOOPFS_MOUNT ": %s%s",
+			 info->dir, size, info->loopfs_dev, info->dir, info->loopfs_opts,
+			 info->loopfs_readonly ? " (read-only)" : "");
+	else
+		snprintf(out, len, "loop fs %.1000s/" LAB_LOOPFS_IMAGE " (%s), not mounted%s%s", info->dir, size,
+			 info->loopfs_dev[0] ? "; attached to " : "", info->loopfs_dev);
+}
+
+int lab_parse_loopfs(const char *text, lab_options *o, crit_err *e)
+{
+	memset(o, 0, sizeof *o);
+	o->storage = LAB_STORAGE_LOOPFS;
+	if (!text || !*text || !strcasecmp(text, "on") || !strcasecmp(text, "yes") || !strcasecmp(text, "true"))
+		return 0;
+	if (!strcasecmp(text, "off") || !strcasecmp(text, "no") || !strcasecmp(text, "false") ||
+	    !strcasecmp(text, "none") || !strcmp(text, "0")) {
+		o->storage = LAB_STORAGE_DIRS;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (!isdigit((unsigned char)text[0]) || errno)
+		return err_set(e, -EINVAL, "loop fs size \"%.60s\": not a size (e.g. 512M, 2G, 2GiB; or off)", text);
+	unsigned long long mult = 1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': mult = 1ULL << 10; break;
+	case 'M': mult = 1ULL << 20; break;
+	case 'G': mult = 1ULL << 30; break;
+	case 'T': mult = 1ULL << 40; break;
+	}
+	if (mult > 1) {
+		end++;
+		if (!strcasecmp(end, "iB") || !strcasecmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end)
+		return err_set(e, -EINVAL, "loop fs size \"%.60s\": unknown unit \"%.20s\" (K, M, G, T)", text, end);
+	if (v > LAB_LOOPFS_MAX_BYTES / mult || v * mult < LAB_LOOPFS_MIN_BYTES || v * mult > LAB_LOOPFS_MAX_BYTES)
+		return err_set(e, -ERANGE, "loop fs size \"%.60s\": must be between 64 MiB and 1 TiB", text);
+	o->loopfs_bytes = (v * mult) & ~4095ULL;
+	return 0;
+}
+
+/* A sparse image with an ext4 file system in it. */
+static int loopfs_make_image(const char *img, unsigned long long bytes, crit_err *e)
+{
+	char mkfs[PATH_MAX];
+	if (!find_program("mkfs.ext4", mkfs, sizeof mkfs))
+		return err_set(e, -ENOENT, "mkfs.ext4 not found (install e2fsprogs)");
+	int fd = open(img, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, -errno, "create %s: %s", img, strerror(errno));
+	if (ftruncate(fd, (off_t)bytes) < 0) {
+		int rc = -errno;
+		close(fd);
+		unlink(img);
+		return err_set(e, rc, "size %s to %llu bytes: %s", img, bytes, strerror(-rc));
+	}
+	close(fd);
+	char *argv[] = { mkfs, "-q", "-F", "-L", LOOPFS_LABEL, (char *)img, NULL };
+	int rc = run_tool(argv, TOOL_MS, "make the lab's ext4 file system", NULL, e);
+	if (rc < 0) {
+		unlink(img);
+		return rc;
+	}
+	char size[32];
+	size_text(bytes, size, sizeof size);
+	lab_log("lab: made a %s ext4 image %s (sparse)", size, img);
+	return 0;
+}
+
+/* losetup --find --show IMG; the device is checked to be backed by img. */
+static int loopfs_attach(const char *img, char *dev, size_t len, crit_err *e)
+{
+	char tool[PATH_MAX];
+	if (!find_program("losetup", tool, sizeof tool))
+		return err_set(e, -ENOENT, "losetup not found (install util-linux)");
+	char *argv[] = { tool, "--find", "--show", (char *)img, NULL };
+	cleanup_free char *out = NULL;
+	int rc = run_tool(argv, QUICK_MS, "attach the lab's image to a loop device", &out, e);
+	if (rc < 0)
+		return rc;
+	dev[0] = '\0';
+	char *save = NULL;
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (util_has_prefix(l, "/dev/loop") && strlen(l) < len)
+			snprintf(dev, len, "%s", l);
+	struct stat st;
+	char backing[PATH_MAX] = "";
+	if (dev[0] && stat(dev, &st) == 0 && S_ISBLK(st.st_mode))
+		loop_backing(major(st.st_rdev), minor(st.st_rdev), backing, sizeof backing);
+	if (!dev[0] || strcmp(backing, img) != 0)
+		return err_set(e, -EIO, "losetup --find --show %s gave \"%s\", whose backing file is \"%s\"", img, dev,
+			       backing);
+	return 0;
+}
+
+/* losetup -d DEV, only when its backing file is img; checked afterwards
+ * (a device still in use would only be marked to detach later). */
+static int loopfs_detach(const char *img, const char *dev, crit_err *e)
+{
+	struct stat st;
+	char backing[PATH_MAX] = "";
+	if (stat(dev, &st) == 0 && S_ISBLK(st.st_mode))
+		loop_backing(major(st.st_rdev), minor(st.st_rdev), backing, sizeof backing);
+	if (strcmp(backing, img) != 0)
+		return err_set(e, -ESTALE, "%s: backing file \"%s\" is not %s: left alone", dev, backing, img);
+	char tool[PATH_MAX];
+	if (!find_program("losetup", tool, sizeof tool))
+		return err_set(e, -ENOENT, "losetup not found (install util-linux)");
+	char *argv[] = { tool, "-d", (char *)dev, NULL };
+	int rc = run_tool(argv, QUICK_MS, "detach the lab's loop device", NULL, e);
+	if (rc < 0)
+		return rc;
+	for (int64_t end = util_now_ms() + 2000;; util_sleep_ms(20)) {
+		loop_backing(major(st.st_rdev), minor(st.st_rdev), backing, sizeof backing);
+		if (strcmp(backing, img) != 0)
+			return 0;
+		if (util_now_ms() >= end)
+			return err_set(e, -EBUSY, "%s is still attached to %s after losetup -d (in use)", dev, img);
+	}
+}
+
+/* Unmount DIR/fs when it is critic's (never lazily), then detach every
+ * loop device backed by DIR/disk.img. n_umount counts unmounts. */
+static int loopfs_release(lab_ctx *c, int *n_umount, crit_err *e)
+{
+	lab_loopfs p;
+	loopfs_probe_ctx(c, &p);
+	for (int pass = 0; p.mounted && p.ours && pass < 4; pass++) {
+		if (p.submounts)
+			return err_set(e, -EBUSY, "unmount the lab's loop fs %s: %d mount%s below it still there",
+				       p.mount, p.submounts, p.submounts == 1 ? "" : "s");
+		int64_t end = util_now_ms() + LOOPFS_UMOUNT_MS;
+		while (umount2(p.mount, 0) < 0) {
+			int err = errno;
+			if (err != EBUSY || util_now_ms() >= end)
+				return err_set(e, -err, "unmount the lab's loop fs %s: %s%s", p.mount, strerror(err),
+					       err == EBUSY ? " (a process still holds files on it)" : "");
+			util_sleep_ms(50);
+		}
+		if (n_umount)
+			(*n_umount)++;
+		loopfs_probe_ctx(c, &p);
+	}
+	if (p.mounted && p.ours)
+		return err_set(e, -EBUSY, "the lab's loop fs is still mounted at %s", p.mount);
+	char devs[8][32], where[PATH_MAX];
+	int n = p.image_exists ? loop_devs_of(p.image, devs, 8) : 0;
+	for (int i = 0; i < n; i++) {
+		if (dev_mounted(devs[i], where, sizeof where))
+			return err_set(e, -EBUSY, "%s (backed by %s) is still mounted at %s: not detached", devs[i],
+				       p.image, where);
+		int rc = loopfs_detach(p.image, devs[i], e);
+		if (rc < 0)
+			return rc;
+		lab_log("lab: detached %s (%s)", devs[i], p.image);
+	}
+	c->st.loopfs_dev[0] = '\0';
+	return 0;
+}
+
+/* Down must not hang on a frozen fs: thaw it (a no-op when not frozen). */
+static void loopfs_thaw(const lab_ctx *c)
+{
+	lab_loopfs p;
+	loopfs_probe_ctx(c, &p);
+	if (p.mounted && p.ours) {
+		cleanup_close int fd = open(p.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && ioctl(fd, FITHAW, 0) == 0)
+			lab_log("lab: thawed the frozen loop fs %s", p.mount);
+	}
+	cleanup_free char *marker = lab_path(c, LAB_LOOPFS_FROZEN);
+	unlink(marker);
+}
+
+/* stat first: mkdir on a frozen fs blocks even when the dir exists. */
+static int loopfs_mkdir(const char *path, crit_err *e)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : err_set(e, -ENOTDIR, "%s exists and is not a directory", path);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_set(e, -errno, "mkdir %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Have the image mounted at DIR/fs: made (new_bytes > 0 only), attached,
+ * checked with e2fsck -p, mounted with errors=remount-ro; root and state
+ * dirs made. A mounted fs is used as it is, read-only or not. */
+static int loopfs_mount_ctx(lab_ctx *c, unsigned long long new_bytes, unsigned long long asked, lab_loopfs *out,
+			    crit_err *e)
+{
+	lab_loopfs p;
+	loopfs_probe_ctx(c, &p);
+	int rc;
+	if (p.frozen)
+		return err_set(e, -EBUSY, "the lab's loop fs %s is frozen (by critic: %s/" LAB_LOOPFS_FROZEN
+			       " exists): thaw it first (critic fs thaw)", p.mount, c->dir);
+	if (p.mounted && !p.ours)
+		return err_set(e, -EEXIST, "%s: %s (%s) is mounted there, not critic's image %s: refusing to use it",
+			       p.mount, p.source, p.fstype, p.image);
+	if (!p.mounted) {
+		if ((rc = util_mkdir_p(p.mount, 0755, e)) < 0)
+			return rc;
+		if (!p.image_exists) {
+			if (!new_bytes)
+				return err_set(e, -ENOENT, "%s: no image (bring the lab up with the loop fs option)",
+					       p.image);
+			if ((rc = loopfs_make_image(p.image, new_bytes, e)) < 0)
+				return rc;
+		} else if (asked && asked != p.image_bytes) {
+			char have[32], want[32];
+			size_text(p.image_bytes, have, sizeof have);
+			size_text(asked, want, sizeof want);
+			lab_log("lab: keeping %s at its %s (not %s): take the lab down and remove the image to change it",
+				p.image, have, want);
+		}
+		char dev[32];
+		bool attached = false;
+		if (p.dev[0]) {
+			snprintf(dev, sizeof dev, "%s", p.dev);
+		} else {
+			if ((rc = loopfs_attach(p.image, dev, sizeof dev, e)) < 0)
+				return rc;
+			attached = true;
+		}
+		char fsck[PATH_MAX];
+		if (!find_program("e2fsck", fsck, sizeof fsck)) {
+			if (attached)
+				loopfs_detach(p.image, dev, NULL);
+			return err_set(e, -ENOENT, "e2fsck not found (install e2fsprogs)");
+		}
+		char *argv[] = { fsck, "-p", dev, NULL };
+		cleanup_free char *out = NULL;
+		rc = util_run(argv, LOOPFS_FSCK_MS, &out, e);
+		if (rc < 0 || rc >= 4) {
+			char tail[500];
+			text_tail(out, 3, tail, sizeof tail);
+			if (attached)
+				loopfs_detach(p.image, dev, NULL);
+			if (rc < 0)
+				return err_wrap(e, "check the lab's loop fs %s", dev);
+			return err_set(e, -EUCLEAN, "e2fsck -p %s (%s) exited with %d: %s; repair it (critic fs repair)",
+				       dev, p.image, rc, tail);
+		}
+		if (rc > 0)
+			lab_log("lab: e2fsck -p fixed errors on %s (exit %d)", dev, rc);
+		if (mount(dev, p.mount, "ext4", 0, "errors=remount-ro") < 0) {
+			rc = -errno;
+			if (attached)
+				loopfs_detach(p.image, dev, NULL);
+			return err_set(e, rc, "mount %s (%s) at %s: %s", dev, p.image, p.mount, strerror(-rc));
+		}
+		snprintf(c->st.loopfs_dev, sizeof c->st.loopfs_dev, "%s", dev);
+		loopfs_probe_ctx(c, &p);
+		if (!p.mounted || !p.ours)
+			return err_set(e, -EIO, "%s: mounted %s but mountinfo does not show it there", p.mount, dev);
+		char size[32];
+		size_text(p.image_bytes, size, sizeof size);
+		lab_log("lab: loop fs %s (%s) on %s mounted at %s (%s)", p.image, size, dev, p.mount, p.sb_opts);
+	} else {
+		snprintf(c->st.loopfs_dev, sizeof c->st.loopfs_dev, "%s", p.dev);
+	}
+	if (p.readonly)
+		lab_log("lab: note: the loop fs %s is read-only (%s): containerd may fail on it; critic fs repair mends it",
+			p.mount, p.sb_opts);
+	cleanup_free char *root = util_strdup_printf("%s/root", p.mount);
+	cleanup_free char *state = util_strdup_printf("%s/state", p.mount);
+	if ((rc = loopfs_mkdir(root, e)) < 0 || (rc = loopfs_mkdir(state, e)) < 0)
+		return err_wrap(e, "the lab's loop fs");
+	if (out)
+		*out = p;
+	return 0;
+}
+
+/* lab_up's part: decide the storage (option > $CRITIC_LAB_LOOPFS > the
+ * recorded choice) and have the loop fs mounted before containerd starts. */
+static int loopfs_prepare(lab_ctx *c, const lab_options *o, crit_err *e)
+{
+	lab_storage want = o ? o->storage : LAB_STORAGE_KEEP;
+	unsigned long long asked = o ? o->loopfs_bytes : 0;
+	const char *env = getenv("CRITIC_LAB_LOOPFS");
+	if (want == LAB_STORAGE_KEEP && env && *env) {
+		lab_options eo;
+		if (lab_parse_loopfs(env, &eo, e) < 0)
+			return err_wrap(e, "$CRITIC_LAB_LOOPFS");
+		want = eo.storage;
+		asked = eo.loopfs_bytes;
+	}
+	bool loop = want == LAB_STORAGE_KEEP ? c->st.loopfs > 0 : want == LAB_STORAGE_LOOPFS;
+	if (loop != (c->st.loopfs > 0)) {
+		pid_t pid = proc_find(c, c->st.containerd_pid, PK_CONTAINERD);
+		if (pid > 0)
+			return err_set(e, -EBUSY,
+				       "the lab in %s runs (containerd pid %d) with its root and state %s: take it down "
+				       "first (critic lab down) to move them %s",
+				       c->dir, (int)pid, loop ? "in plain directories" : "on the loop fs",
+				       loop ? "onto a loop fs" : "back to plain directories");
+		if (!loop) {
+			int rc = loopfs_release(c, NULL, e);
+			if (rc < 0)
+				return rc;
+		}
+		c->st.loopfs = loop;
+		ctx_storage_paths(c);
+		if (!loop)
+			lab_log("lab: root and state back in plain directories %s, %s", c->root_dir, c->state_dir);
+	}
+	if (!loop)
+		return 0;
+	if (asked)
+		c->st.loopfs_bytes = asked;
+	if (!c->st.loopfs_bytes)
+		c->st.loopfs_bytes = LAB_LOOPFS_DEFAULT_BYTES;
+	lab_loopfs p;
+	int rc = loopfs_mount_ctx(c, c->st.loopfs_bytes, asked, &p, e);
+	if (rc < 0)
+		return rc;
+	c->st.loopfs_bytes = p.image_bytes;
+	return 0;
+}
+
+/* Open a lab for the exported loop-fs calls: root, a lab dir, locked. */
+static int loopfs_open(lab_ctx *c, const char *dir, crit_err *e)
+{
+	if (geteuid() != 0)
+		return err_set(e, -EPERM, "needs root (mount, losetup)");
+	int rc = ctx_init(c, dir, false, e);
+	if (rc < 0)
+		return rc;
+	if (!util_exists(c->state_file))
+		return err_set(e, -ENOENT, "%s is not a critic lab (no lab.state)", c->dir);
+	int lock = lab_lock(c, e);
+	if (lock < 0)
+		return lock;
+	state_load(c);
+	return lock;
+}
+
+int lab_loopfs_mount(const char *dir, lab_loopfs *out, crit_err *e)
+{
+	lab_ctx c;
+	cleanup_close int lock = loopfs_open(&c, dir, e);
+	if (lock < 0)
+		return lock;
+	int rc = loopfs_mount_ctx(&c, 0, 0, out, e);
+	if (rc == 0)
+		rc = state_save(&c, e);
+	return rc;
+}
+
+int lab_loopfs_unmount(const char *dir, crit_err *e)
+{
+	lab_ctx c;
+	cleanup_close int lock = loopfs_open(&c, dir, e);
+	if (lock < 0)
+		return lock;
+	int rc = loopfs_release(&c, NULL, e);
+	if (rc == 0)
+		rc = state_save(&c, e);
+	return rc;
+}
+
 /* ------------------------------------------------------------ lab_up */
 
 static int lab_mkdirs(const lab_ctx *c, crit_err *e)
@@ -1750,6 +2430,11 @@ static int lab_mkdirs(const lab_ctx *c, crit_err *e)
 }
 
 int lab_up(const char *dir, lab_info *info, crit_err *e)
+{
+	return lab_up_opts(dir, NULL, info, e);
+}
+
+int lab_up_opts(const char *dir, const lab_options *o, lab_info *info, crit_err *e)
 {
 	int64_t t0 = util_now_ms();
 	if (geteuid() != 0)
@@ -1775,6 +2460,9 @@ int lab_up(const char *dir, lab_info *info, crit_err *e)
 		return rc;
 	if (access("/bin/busybox", X_OK) < 0)
 		return err_set(e, -ENOENT, "lab images: /bin/busybox missing (install busybox-static)");
+	/* loop-fs storage: mounted before containerd (re)starts on it. */
+	if ((rc = loopfs_prepare(&c, o, e)) < 0)
+		goto fail;
 
 	if ((rc = registry_ensure(&c, e)) < 0)
 		goto fail;
@@ -1785,6 +2473,8 @@ int lab_up(const char *dir, lab_info *info, crit_err *e)
 	if ((rc = cni_write(&c, e)) < 0 || (rc = hosts_write(&c, e)) < 0)
 		goto fail;
 	char hash[20];
+	/* The crun-fiu handler is written only for a crun known to work. */
+	crun_prepare(&c, crun, false);
 	if ((rc = config_write(&c, runc, crun, hash, sizeof hash, e)) < 0)
 		goto fail;
 
@@ -1972,7 +2662,7 @@ static void netns_names_in(const char *path, strbuf *names)
  * shim sockets, read from the task bundles containerd keeps in its state. */
 static void collect_task_evidence(const lab_ctx *c, strbuf *netns, strbuf *shim_socks)
 {
-	cleanup_free char *tasks = lab_path(c, "state/io.containerd.runtime.v2.task");
+	cleanup_free char *tasks = util_strdup_printf("%s/io.containerd.runtime.v2.task", c->state_dir);
 	DIR *nsd = opendir(tasks);
 	if (!nsd)
 		return;
@@ -2094,12 +2784,18 @@ static int mounts_below(const lab_ctx *c, char ***out)
 	char **v = NULL;
 	int n = 0;
 	char line[8192];
+	/* loop-fs storage: DIR/fs is unmounted apart, never lazily (loopfs_release). */
+	lab_loopfs lp;
+	loopfs_probe_ctx(c, &lp);
+	bool keep_fs = lp.mounted && lp.ours;
 	while (fgets(line, sizeof line, f)) {
 		char mp[PATH_MAX];
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
 			continue;
 		unescape_mount(mp);
 		if (strncmp(mp, c->dir, dl) != 0 || mp[dl] != '/')
+			continue;
+		if (keep_fs && !strcmp(mp, lp.mount))
 			continue;
 		bool top = false;
 		for (size_t i = 0; i < ARRAY_SIZE(lab_subdirs); i++)
@@ -2203,6 +2899,11 @@ int lab_down(const char *dir, crit_err *e)
 	if (util_exists(c.dir) && lock < 0)
 		return lock;
 	state_load(&c);
+	/* loop-fs storage: a frozen fs would hang every step below. */
+	cleanup_free char *loop_img = util_strdup_printf("%s/" LAB_LOOPFS_IMAGE, c.dir);
+	bool loopfs = c.st.loopfs > 0 || util_exists(loop_img);
+	if (loopfs)
+		loopfs_thaw(&c);
 	strbuf left = { 0 };   /* what could not be cleaned, for the error */
 	strbuf netns = { 0 };  /* netns names proven to be the lab's */
 	strbuf socks = { 0 };  /* shim sockets of the lab's tasks */
@@ -2260,10 +2961,14 @@ int lab_down(const char *dir, crit_err *e)
 	stop_kind(&c, c.st.registry_pid, PK_REGISTRY, 3000, &n_reg, &left);
 
 	/* (e) mounts below dir and the netns files our pods left. */
-	cleanup_free char *metadb = lab_path(&c, "root/io.containerd.metadata.v1.bolt/meta.db");
+	cleanup_free char *metadb = util_strdup_printf("%s/io.containerd.metadata.v1.bolt/meta.db", c.root_dir);
 	netns_names_in(metadb, &netns);
 	int n_umount = 0, n_netns = 0, n_foreign = 0;
 	unmount_below(&c, &n_umount, &left);
+	crit_err le;
+	err_clear(&le);
+	if (loopfs && loopfs_release(&c, &n_umount, &le) < 0) /* loop-fs storage: unmount, detach */
+		sb_printf(&left, "%s%s", left.len ? "; " : "", le.msg);
 	netns_cleanup(&netns, &n_netns, &n_foreign, &left);
 	if (n_foreign)
 		lab_log("lab: left %d cni-* netns in " NETNS_DIR " alone: not proven to be the lab's", n_foreign);

@@ -12,9 +12,16 @@
 #include <unistd.h>
 
 #include "cri.h"
+#include "bench/bench.h"
+#include "cleanup.h"
+#include "doctor.h"
+#include "fault/fiu.h"
+#include "fault/fs.h"
 #include "fault/proxy.h"
+#include "scenarios/scn.h"
 #include "endpoint.h"
 #include "lab.h"
+#include "reports/rep.h"
 #include "tst.h"
 #include "util.h"
 
@@ -24,8 +31,10 @@ typedef struct opts {
 	const char *runtime_endpoint, *image_endpoint, *crictl_yaml;
 	int timeout_ms;
 	const char *lab_dir;
-	const char *focus, *skip, *handler, *junit;
-	bool list, extended;
+	const char *focus, *skip, *handler, *junit, *json, *html;
+	bool list, extended, tap;
+	bool loop_fs;
+	const char *loop_fs_size;
 	int test_timeout_s;
 	bool no_color;
 } opts;
@@ -33,7 +42,8 @@ typedef struct opts {
 static const struct {
 	const char *name, *usage, *help;
 } commands[] = {
-	{ "run", "critic run [--focus RE] [--skip RE] [--list] [--runtime-handler NAME] [--junit FILE]",
+	{ "run", "critic run [--focus RE] [--skip RE] [--list] [--runtime-handler NAME] [--junit FILE] [--json FILE] "
+		 "[--html FILE] [--tap]",
 	  "Run the conformance suites against the endpoint (default: critic's lab,\n"
 	  "started if needed). Each test runs in its own process with a deadline;\n"
 	  "everything it creates carries critic's labels and is removed after it.\n"
@@ -44,24 +54,123 @@ static const struct {
 	  "  --test-timeout SEC    kill a test that runs longer (default 120)\n"
 	  "  --extended            also run checks beyond what the kubelet exercises\n"
 	  "                        (skipped otherwise, with that reason)\n"
+	  "  --junit FILE          write JUnit XML (one testsuite per area) for CI test reporters\n"
+	  "  --json FILE           write the run as JSON, schema critic.run/v1 (reports/README.md):\n"
+	  "                        metadata, every test with its CRI calls, latency per method\n"
+	  "  --html FILE           write one self-contained HTML page with tables and charts\n"
+	  "  --tap                 print KTAP on stdout at the end; progress goes to stderr\n"
+	  "Reports are written at the end of the run, also when tests failed; a report\n"
+	  "that cannot be written ends the run with exit 2, naming the file. On a\n"
+	  "terminal a status line (tests done, current test, elapsed) is redrawn.\n"
 	  "Exit: 0 all passed or skipped, 1 failures, 2 usage, 3 endpoint unreachable." },
 	{ "version", "critic version",
 	  "Print critic's version; with a reachable endpoint also the runtime's\n"
 	  "Version reply (name, version, CRI API version) and its Status conditions." },
-	{ "lab", "critic lab up|status|down [--dir DIR]",
+	{ "lab", "critic lab up [--loop-fs [SIZE]]|status|down [--dir DIR]",
 	  "Manage critic's lab: a private containerd (own root, state, socket,\n"
 	  "config.toml, CNI bridge) with a local registry of images built here.\n"
 	  "  up      start it (idempotent) and print CRITIC_ENDPOINT=unix://… for eval\n"
 	  "  status  tell what runs\n"
 	  "  down    remove the lab's pods, stop containerd, shims and registry,\n"
 	  "          unmount what the lab mounted\n"
-	  "  --dir DIR  lab directory (default $CRITIC_LAB_DIR or " LAB_DEFAULT_DIR ")" },
+	  "  --dir DIR  lab directory (default $CRITIC_LAB_DIR or " LAB_DEFAULT_DIR ")\n"
+	  "  --loop-fs [SIZE]  with up: put containerd's root and state on an ext4\n"
+	  "          image of the lab's own (default 2G), so `critic fs` can break it;\n"
+	  "          remembered by later ups; `--loop-fs off` goes back" },
 	{ "proxy", "critic proxy --listen PATH --upstream ENDPOINT [--mode MODE] [--control PATH]",
 	  "A unix-socket proxy between a CRI client and the runtime that can pass\n"
 	  "through, delay, blackhole, reset, refuse, cut or corrupt on command.\n"
 	  "Run `critic proxy --help` for its modes and control socket." },
+	{ "scenario", "critic scenario check|run|list [FILE...]",
+	  "YAML scenarios: what to break and what to expect, without writing C.\n"
+	  "  check FILE...  validate; every error as file:line:col: message (exit 2)\n"
+	  "  run FILE...    run them, a verdict per step, the kubelet-model timeline\n"
+	  "  list           the scenario library that ships with critic\n"
+	  "Run `critic scenario --help` for its options (--allow-disruptive, …)." },
+	{ "doctor", "critic doctor [--config CONFIG.TOML] [--probe-handlers]",
+	  "Node health facts for the endpoint, one line each with OK/WARN/FAIL:\n"
+	  "socket present and answering, runtime profile, config.toml drift\n"
+	  "(\"config.toml changed after the runtime started: restart needed\"),\n"
+	  "handlers configured vs usable, CNI config. Exit 1 on any FAIL." },
+	{ "cleanup", "critic cleanup [--run-id ID] [--dry-run]",
+	  "Find and remove what critic left in the runtime: pods and containers\n"
+	  "labelled critic.io/owner=critic (of one run with --run-id) and their log\n"
+	  "dirs. --dry-run lists them and removes nothing. Nothing unlabelled is touched." },
+	{ "fs", "critic fs readonly|repair|freeze|thaw|fill|free|state [--dir DIR]",
+	  "Break the lab's own file system (lab up --loop-fs) the ways disks fail:\n"
+	  "a disk error that remounts it read-only, repair, freeze/thaw, fill to\n"
+	  "ENOSPC and free. Only ever a file system the lab created." },
+	{ "fiu", "critic fiu list|status|enable POINT [opts]|disable POINT|--all [--dir DIR]",
+	  "libfiu faults in the lab's crun: pods run with the runtime handler crun-fiu\n"
+	  "get crun under critic's preload (critic/posix/CALL points) and libfiu's\n"
+	  "posix one, e.g. `critic fiu enable critic/posix/clone --errno EAGAIN`.\n"
+	  "Only C programs are reached (crun, conmon): containerd and runc are Go." },
+	{ "bench", "critic bench [--pods N] [--concurrency C] [--grow N,N,…] [--overhead] [--faults K] [--json FILE]",
+	  "Time the runtime: latency (p50/p95/p99/max/mean, errors, ops/s) of every pod,\n"
+	  "container and image RPC under C concurrent workers; --grow shows how List*\n"
+	  "and a pod's cost grow with the pod count; --overhead measures critic's own\n"
+	  "and the proxy's cost per call; --faults (lab only) times how fast a killed\n"
+	  "containerd is noticed and ready again. Everything it creates is removed." },
 	{ "help", "critic help [COMMAND]", "Show help for a command." },
 };
+
+/* Commands with option sets of their own. Global options given before the
+ * command word are handed to them after it (they parse -r, -t, --dir…). */
+static const struct {
+	const char *name;
+	int (*main)(int argc, char **argv);
+} delegated[] = {
+	{ "proxy", proxy_cli_main },     { "bench", bench_cli_main },
+	{ "doctor", doctor_cli_main },   { "cleanup", cleanup_cli_main },
+	{ "scenario", scenario_cli_main }, { "fs", fs_cli_main },
+	{ "fiu", fiu_cli_main },
+};
+
+/* Global options that take a value, for finding the command word. */
+static bool global_takes_value(const char *a)
+{
+	static const char *const with_value[] = { "-r", "-i", "-t", "--runtime-endpoint", "--image-endpoint",
+						  "--timeout", "--config", "--dir" };
+	for (size_t i = 0; i < ARRAY_SIZE(with_value); i++)
+		if (!strcmp(a, with_value[i]))
+			return true;
+	return false;
+}
+
+static int try_delegate(int argc, char **argv, int *rc)
+{
+	int cmd = 1;
+	while (cmd < argc && argv[cmd][0] == '-') {
+		if (!strcmp(argv[cmd], "--"))
+			return 0;
+		cmd += global_takes_value(argv[cmd]) && !strchr(argv[cmd], '=') ? 2 : 1;
+	}
+	if (cmd >= argc)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(delegated); i++) {
+		if (strcmp(argv[cmd], delegated[i].name))
+			continue;
+		/* argv for the command: its word, the global options, the rest. */
+		char **nav = calloc((size_t)argc + 1, sizeof *nav);
+		if (!nav)
+			return 0;
+		int n = 0;
+		nav[n++] = argv[cmd];
+		for (int j = 1; j < cmd; j++) {
+			/* doctor's --config is config.toml; the global one is crictl.yaml */
+			if (!strcmp(delegated[i].name, "doctor") && !strcmp(argv[j], "--config"))
+				nav[n++] = "--crictl";
+			else
+				nav[n++] = argv[j];
+		}
+		for (int j = cmd + 1; j < argc; j++)
+			nav[n++] = argv[j];
+		*rc = delegated[i].main(n, nav);
+		free(nav);
+		return 1;
+	}
+	return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -224,11 +333,28 @@ static int cmd_lab(const opts *o, int argc, char **argv)
 	err_clear(&e);
 	lab_set_logger(lab_progress);
 	if (!strcmp(argv[0], "up")) {
-		if (lab_up(dir, &info, &e) < 0) {
+		lab_options lo, *lop = NULL;
+		if (o->loop_fs) {
+			/* `--loop-fs 1G`: the size may come as the word after up */
+			const char *size = o->loop_fs_size ? o->loop_fs_size : (argc > 1 ? argv[1] : "");
+			if (lab_parse_loopfs(size, &lo, &e) < 0) {
+				fprintf(stderr, "critic: lab up --loop-fs: %s\n", e.msg);
+				return EXIT_USAGE;
+			}
+			lop = &lo;
+		} else if (argc > 1) {
+			fprintf(stderr, "critic: lab up: unexpected '%s'\n", argv[1]);
+			return EXIT_USAGE;
+		}
+		if (lab_up_opts(dir, lop, &info, &e) < 0) {
 			fprintf(stderr, "critic: lab up: %s\n", e.msg);
 			return EXIT_UNREACHABLE;
 		}
+		char storage[512];
+		lab_describe_storage(&info, storage, sizeof storage);
+
 		printf("lab endpoint: %s\n", info.endpoint);
+		printf("storage:      %s\n", storage);
 		printf("registry:     %s\n", info.registry);
 		printf("crun:         %s%s%s\n", info.crun_usable ? "usable" : "not usable",
 		       info.crun_note[0] ? " — " : "", info.crun_note);
@@ -246,6 +372,9 @@ static int cmd_lab(const opts *o, int argc, char **argv)
 			printf("containerd pid %d, endpoint %s\n", (int)info.containerd_pid, info.endpoint);
 		if (info.registry_pid)
 			printf("registry pid %d on %s\n", (int)info.registry_pid, info.registry);
+		char storage[512];
+		lab_describe_storage(&info, storage, sizeof storage);
+		printf("storage: %s\n", storage);
 		return rc ? EXIT_OK : EXIT_UNREACHABLE;
 	}
 	if (!strcmp(argv[0], "down")) {
@@ -276,9 +405,18 @@ static int cmd_run(const opts *o)
 	env.focus = o->focus;
 	env.skip = o->skip;
 	env.extended = o->extended;
-	env.color = !o->no_color && isatty(1) && !getenv("NO_COLOR");
+	/* With --tap, stdout carries TAP only: the human lines go to stderr. */
+	FILE *out = o->tap ? stderr : stdout;
+	env.out = out;
+	env.color = !o->no_color && isatty(fileno(out)) && !getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+	env.progress = !o->no_color && !o->tap && isatty(STDOUT_FILENO) && !(term && !strcmp(term, "dumb"));
 	if (o->list) {
-		tst_list(&env);
+		crit_err le;
+		if (tst_list(&env, &le) < 0) {
+			fprintf(stderr, "critic: %s\n", le.msg);
+			return EXIT_USAGE;
+		}
 		return EXIT_OK;
 	}
 	ep_config cfg;
@@ -286,6 +424,13 @@ static int cmd_run(const opts *o)
 	bool is_lab;
 	crit_err e;
 	err_clear(&e);
+	/* A report that cannot be written is better known before a long run. */
+	const char *reports[] = { o->junit, o->json, o->html };
+	for (size_t i = 0; i < ARRAY_SIZE(reports); i++)
+		if (reports[i] && rep_check_path(reports[i], &e) < 0) {
+			fprintf(stderr, "critic: %s\n", e.msg);
+			return EXIT_USAGE;
+		}
 	lab_set_logger(lab_progress);
 	if (resolve_endpoint(o, &cfg, true, &lab, &is_lab, &e) < 0) {
 		fprintf(stderr, "critic: %s\n", e.msg);
@@ -315,16 +460,40 @@ static int cmd_run(const opts *o)
 			return EXIT_USAGE;
 		}
 	}
-	printf("critic %s: run %s against %s (%s)%s%s\n", CRITIC_VERSION, env.run_id, env.endpoint, cfg.source,
-	       env.handler[0] ? ", runtime handler " : "", env.handler);
-	fflush(stdout);
+	fprintf(out, "critic %s: run %s against %s (%s)%s%s\n", CRITIC_VERSION, env.run_id, env.endpoint,
+		cfg.source, env.handler[0] ? ", runtime handler " : "", env.handler);
+	fflush(out);
 	tst_summary sum;
 	int rc = tst_run(&env, &sum, &e);
 	if (rc < 0) {
 		fprintf(stderr, "critic: %s\n", e.msg);
 		return e.code == -ERR_UNREACHABLE ? EXIT_UNREACHABLE : EXIT_USAGE;
 	}
+	/* Reports, also after failures: that is when they matter most. One
+	 * that cannot be written does not keep the others from being written. */
+	static const struct {
+		const char *what;
+		int (*write)(const tst_summary *, const char *, crit_err *);
+	} writers[] = { { "JUnit", rep_write_junit }, { "JSON", rep_write_json }, { "HTML", rep_write_html } };
+	const char *paths[] = { o->junit, o->json, o->html };
+	bool write_failed = false;
+	for (size_t i = 0; i < ARRAY_SIZE(writers); i++) {
+		if (!paths[i])
+			continue;
+		if (writers[i].write(&sum, paths[i], &e) < 0) {
+			fprintf(stderr, "critic: %s\n", e.msg);
+			write_failed = true;
+		} else {
+			fprintf(out, "%s report: %s\n", writers[i].what, paths[i]);
+		}
+	}
+	if (o->tap && rep_write_tap(&sum, "-", &e) < 0) {
+		fprintf(stderr, "critic: %s\n", e.msg);
+		write_failed = true;
+	}
 	tst_summary_free(&sum);
+	if (write_failed)
+		return EXIT_USAGE;
 	return rc ? EXIT_TESTS : EXIT_OK;
 }
 
@@ -334,10 +503,11 @@ int main(int argc, char **argv)
 	o.crictl_yaml = "/etc/crictl.yaml";
 	fiu_init(0);
 	signal(SIGPIPE, SIG_IGN);
-	/* The proxy has its own options: hand it the rest of the line. */
-	if (argc > 1 && !strcmp(argv[1], "proxy"))
-		return proxy_cli_main(argc - 1, argv + 1);
-	enum { O_CONFIG = 256, O_DIR, O_FOCUS, O_SKIP, O_LIST, O_HANDLER, O_JUNIT, O_TEST_TIMEOUT, O_NO_COLOR, O_EXTENDED };
+	int drc;
+	if (try_delegate(argc, argv, &drc))
+		return drc;
+	enum { O_CONFIG = 256, O_DIR, O_FOCUS, O_SKIP, O_LIST, O_HANDLER, O_JUNIT, O_TEST_TIMEOUT, O_NO_COLOR, O_EXTENDED, O_LOOP_FS,
+	       O_JSON, O_HTML, O_TAP };
 	static const struct option longopts[] = {
 		{ "runtime-endpoint", required_argument, 0, 'r' },
 		{ "image-endpoint", required_argument, 0, 'i' },
@@ -349,9 +519,13 @@ int main(int argc, char **argv)
 		{ "list", no_argument, 0, O_LIST },
 		{ "runtime-handler", required_argument, 0, O_HANDLER },
 		{ "junit", required_argument, 0, O_JUNIT },
+		{ "json", required_argument, 0, O_JSON },
+		{ "html", required_argument, 0, O_HTML },
+		{ "tap", no_argument, 0, O_TAP },
 		{ "test-timeout", required_argument, 0, O_TEST_TIMEOUT },
 		{ "no-color", no_argument, 0, O_NO_COLOR },
 		{ "extended", no_argument, 0, O_EXTENDED },
+		{ "loop-fs", optional_argument, 0, O_LOOP_FS },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -374,6 +548,9 @@ int main(int argc, char **argv)
 		case O_LIST: o.list = true; break;
 		case O_HANDLER: o.handler = optarg; break;
 		case O_JUNIT: o.junit = optarg; break;
+		case O_JSON: o.json = optarg; break;
+		case O_HTML: o.html = optarg; break;
+		case O_TAP: o.tap = true; break;
 		case O_TEST_TIMEOUT: {
 			int ms;
 			if (parse_duration_ms(optarg, &ms) < 0 || ms < 1000) {
@@ -385,6 +562,7 @@ int main(int argc, char **argv)
 		}
 		case O_NO_COLOR: o.no_color = true; break;
 		case O_EXTENDED: o.extended = true; break;
+		case O_LOOP_FS: o.loop_fs = true; o.loop_fs_size = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default:
 			fprintf(stderr, "critic: see critic --help\n");

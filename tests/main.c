@@ -27,6 +27,9 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* As harness/cri.c does for critic: notice a restarted runtime within
+	 * 100 ms. Set before anything here (a fake server, a test) starts gRPC. */
+	setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", 0);
 	fiu_init(0);
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
@@ -39,10 +42,36 @@ int main(int argc, char **argv)
 		tests_register_kube();
 	if (tests_register_proxy)
 		tests_register_proxy();
+	if (tests_register_fiu)
+		tests_register_fiu();
+	if (tests_register_scenarios)
+		tests_register_scenarios();
+	if (tests_register_config)
+		tests_register_config();
+	if (tests_register_bench)
+		tests_register_bench();
+	if (tests_register_reports)
+		tests_register_reports();
+	if (tests_register_guard)
+		tests_register_guard();
+	if (tests_register_bad_input)
+		tests_register_bad_input();
 	if (!unit_only) {
 		tests_register_lab();
+		if (tests_register_safety_lab)
+			tests_register_safety_lab();
 		if (tests_register_fault_process)
 			tests_register_fault_process();
+		if (tests_register_fiu_lab)
+			tests_register_fiu_lab();
+		if (tests_register_scenarios_lab)
+			tests_register_scenarios_lab();
+		if (tests_register_config_lab)
+			tests_register_config_lab();
+		if (tests_register_fault_fs)
+			tests_register_fault_fs();
+		if (tests_register_reports_lab)
+			tests_register_reports_lab();
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -17,7 +17,20 @@ void tests_register_lab(void);
 #define TESTS_HOOK __attribute__((weak))
 TESTS_HOOK void tests_register_kube(void);          /* unit: kubelet model */
 TESTS_HOOK void tests_register_proxy(void);         /* unit: socket proxy */
+TESTS_HOOK void tests_register_bench(void);         /* unit: bench statistics, phases, fake server */
 TESTS_HOOK void tests_register_fault_process(void); /* integration: process + socket file faults */
+TESTS_HOOK void tests_register_fiu(void);           /* unit: libfiu preload, wrapper, spec, CLI */
+TESTS_HOOK void tests_register_fiu_lab(void);       /* integration: libfiu faults in crun (crun-fiu) */
+TESTS_HOOK void tests_register_scenarios(void);     /* unit: scenario parser and checker */
+TESTS_HOOK void tests_register_scenarios_lab(void); /* integration: the scenario library on a lab */
+TESTS_HOOK void tests_register_config(void);        /* unit: config.toml patcher, drift, profiles */
+TESTS_HOOK void tests_register_config_lab(void);    /* integration: config.toml fault, drift, SIGHUP */
+TESTS_HOOK void tests_register_fault_fs(void);      /* integration: file system faults (loop-fs lab) */
+TESTS_HOOK void tests_register_reports(void);       /* unit: result writers */
+TESTS_HOOK void tests_register_reports_lab(void);   /* integration: critic run writes every report */
+TESTS_HOOK void tests_register_guard(void);         /* unit: kubelet guard over a fake /proc */
+TESTS_HOOK void tests_register_bad_input(void);     /* unit: bad endpoints, configs, flags, replies */
+TESTS_HOOK void tests_register_safety_lab(void);    /* integration: critic cleanup, guard, registry down */
 
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
