@@ -33,29 +33,6 @@ static const char *state_name(int s)
 	}
 }
 
-static int stop_ctr(tst_ctx *t, const char *id, int64_t timeout_s)
-{
-	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
-	Runtime__V1__StopContainerResponse *resp = NULL;
-	req.container_id = (char *)id;
-	req.timeout = timeout_s;
-	/* The call may take the whole grace period. */
-	int rc = CRI_CALL_T(t->cri, StopContainer, &req, &resp, cri_timeout_ms(t->cri) + (int)timeout_s * 1000,
-			    &t->err);
-	cri_free(resp);
-	return rc;
-}
-
-static int remove_ctr(tst_ctx *t, const char *id)
-{
-	Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-	Runtime__V1__RemoveContainerResponse *resp = NULL;
-	req.container_id = (char *)id;
-	int rc = CRI_CALL(t->cri, RemoveContainer, &req, &resp, &t->err);
-	cri_free(resp);
-	return rc;
-}
-
 static Runtime__V1__ListContainersResponse *list_ctrs(tst_ctx *t, Runtime__V1__ContainerFilter *f)
 {
 	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
@@ -196,7 +173,7 @@ static void lifecycle(tst_ctx *t)
 	EXPECT(t, st->status->state == ST_RUNNING, "state %d, want RUNNING", st->status->state);
 	EXPECT(t, st->status->started_at >= st->status->created_at, "started_at before created_at");
 	cri_free(st);
-	if (stop_ctr(t, id, 2) < 0)
+	if (fx_stop_container(t, id, 2) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "%s", t->err.msg);
 	st = fx_container_status(t, id, false);
 	EXPECT(t, st->status->state == ST_EXITED, "state %d, want EXITED", st->status->state);
@@ -216,7 +193,7 @@ static void stop_timeout_kills(tst_ctx *t)
 	REQUIRE(t, wait_log(t, id, "ignoring SIGTERM", 5000), "critic-helper ignore-term did not start");
 	const int timeout = 2;
 	int64_t t0 = util_now_ms();
-	if (stop_ctr(t, id, timeout) < 0)
+	if (fx_stop_container(t, id, timeout) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "%s", t->err.msg);
 	int64_t took = util_now_ms() - t0;
 	EXPECT(t, took >= 1500, "StopContainer returned after %lld ms; the process ignores SIGTERM, so the "
@@ -239,7 +216,7 @@ static void stop_graceful(tst_ctx *t)
 			       ARGV("sh", "-c", "trap 'exit 42' TERM; echo ready; sleep 3600 & wait"));
 	REQUIRE(t, wait_log(t, id, "ready", 5000), "the container never printed 'ready'");
 	int64_t t0 = util_now_ms();
-	if (stop_ctr(t, id, 30) < 0)
+	if (fx_stop_container(t, id, 30) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "%s", t->err.msg);
 	int64_t took = util_now_ms() - t0;
 	EXPECT(t, took < 3000, "StopContainer took %lld ms though the process exits on SIGTERM (grace 30 s)",
@@ -258,7 +235,7 @@ static void remove_created(tst_ctx *t)
 	char *pid = fx_run_pod(t, pod);
 	char *id = fx_create_container(t, pid, pod, fx_container_config(t, "c", "busybox", ARGV("sleep", "3600")));
 	REQUIRE(t, is_listed(t, id), "a created container is not listed");
-	if (remove_ctr(t, id) < 0)
+	if (fx_remove_container(t, id) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "RemoveContainer of a CREATED container: %s", t->err.msg);
 	expect_gone(t, id);
 }
@@ -270,7 +247,7 @@ static void remove_running(tst_ctx *t)
 	char *id = fx_run_container(t, pid, pod, "c", ARGV("/usr/local/bin/critic-helper", "ignore-term"));
 	/* The CRI: a running container must be forcibly removed. */
 	int64_t t0 = util_now_ms();
-	if (remove_ctr(t, id) < 0)
+	if (fx_remove_container(t, id) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "RemoveContainer of a RUNNING container: %s", t->err.msg);
 	tst_info(t, "forced removal took %lld ms", (long long)(util_now_ms() - t0));
 	expect_gone(t, id);
@@ -282,7 +259,7 @@ static void remove_exited(tst_ctx *t)
 	char *pid = fx_run_pod(t, pod);
 	char *id = fx_run_container(t, pid, pod, "c", ARGV("true"));
 	REQUIRE(t, fx_wait_container_state(t, id, ST_EXITED, 5000), "container did not exit");
-	if (remove_ctr(t, id) < 0)
+	if (fx_remove_container(t, id) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "RemoveContainer of an EXITED container: %s", t->err.msg);
 	expect_gone(t, id);
 }
@@ -446,7 +423,7 @@ static void timestamps_fast_exit(tst_ctx *t)
 					 (long long)(s->started_at - s->finished_at));
 		}
 		cri_free(r);
-		remove_ctr(t, id);
+		fx_remove_container(t, id);
 	}
 	EXPECT(t, bad == 0, "%d of %d instantly exiting containers report timestamps out of order", bad, n);
 }
@@ -458,7 +435,7 @@ typedef struct {
 static void cleanup_ctr(tst_ctx *t, void *arg)
 {
 	ctr_ref *ref = arg;
-	if (remove_ctr(t, ref->id) < 0 && t->err.grpc_status != GRPC_NOT_FOUND)
+	if (fx_remove_container(t, ref->id) < 0 && t->err.grpc_status != GRPC_NOT_FOUND)
 		tst_fail(t, __FILE__, __LINE__, "cleanup: %s", t->err.msg);
 }
 

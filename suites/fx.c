@@ -147,21 +147,57 @@ typedef struct {
 	char *id;
 } obj_ref;
 
+int fx_stop_pod(tst_ctx *t, const char *id)
+{
+	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	Runtime__V1__StopPodSandboxResponse *resp = NULL;
+	req.pod_sandbox_id = (char *)id;
+	int rc = CRI_CALL(t->cri, StopPodSandbox, &req, &resp, &t->err);
+	cri_free(resp);
+	return rc;
+}
+
+int fx_remove_pod(tst_ctx *t, const char *id)
+{
+	Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+	Runtime__V1__RemovePodSandboxResponse *resp = NULL;
+	req.pod_sandbox_id = (char *)id;
+	int rc = CRI_CALL(t->cri, RemovePodSandbox, &req, &resp, &t->err);
+	cri_free(resp);
+	return rc;
+}
+
+int fx_stop_container(tst_ctx *t, const char *id, int64_t timeout_s)
+{
+	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	Runtime__V1__StopContainerResponse *resp = NULL;
+	req.container_id = (char *)id;
+	req.timeout = timeout_s;
+	/* The call may take the whole grace period. */
+	int rc = CRI_CALL_T(t->cri, StopContainer, &req, &resp, cri_timeout_ms(t->cri) + (int)timeout_s * 1000,
+			    &t->err);
+	cri_free(resp);
+	return rc;
+}
+
+int fx_remove_container(tst_ctx *t, const char *id)
+{
+	Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+	Runtime__V1__RemoveContainerResponse *resp = NULL;
+	req.container_id = (char *)id;
+	int rc = CRI_CALL(t->cri, RemoveContainer, &req, &resp, &t->err);
+	cri_free(resp);
+	return rc;
+}
+
 static void stop_remove_pod(tst_ctx *t, void *arg)
 {
 	obj_ref *ref = arg;
-	Runtime__V1__StopPodSandboxRequest sr = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__StopPodSandboxResponse *sresp = NULL;
-	Runtime__V1__RemovePodSandboxRequest rr = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RemovePodSandboxResponse *rresp = NULL;
-	sr.pod_sandbox_id = rr.pod_sandbox_id = ref->id;
 	/* The test may have removed it already: NOT_FOUND is fine here. */
-	if (CRI_CALL(t->cri, StopPodSandbox, &sr, &sresp, &t->err) < 0 && t->err.grpc_status != 5)
+	if (fx_stop_pod(t, ref->id) < 0 && t->err.grpc_status != 5)
 		tst_fail(t, __FILE__, __LINE__, "cleanup: %s", t->err.msg);
-	if (CRI_CALL(t->cri, RemovePodSandbox, &rr, &rresp, &t->err) < 0 && t->err.grpc_status != 5)
+	if (fx_remove_pod(t, ref->id) < 0 && t->err.grpc_status != 5)
 		tst_fail(t, __FILE__, __LINE__, "cleanup: %s", t->err.msg);
-	cri_free(sresp);
-	cri_free(rresp);
 }
 
 int fx_try_run_pod(tst_ctx *t, Runtime__V1__PodSandboxConfig *cfg, const char *handler, char **id)
@@ -238,15 +274,11 @@ Runtime__V1__ContainerConfig *fx_container_config(tst_ctx *t, const char *name, 
 	return cfg;
 }
 
-static void remove_container(tst_ctx *t, void *arg)
+static void defer_remove_container(tst_ctx *t, void *arg)
 {
 	obj_ref *ref = arg;
-	Runtime__V1__RemoveContainerRequest rr = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-	Runtime__V1__RemoveContainerResponse *rresp = NULL;
-	rr.container_id = ref->id;
-	if (CRI_CALL(t->cri, RemoveContainer, &rr, &rresp, &t->err) < 0 && t->err.grpc_status != 5)
+	if (fx_remove_container(t, ref->id) < 0 && t->err.grpc_status != 5)
 		tst_fail(t, __FILE__, __LINE__, "cleanup: %s", t->err.msg);
-	cri_free(rresp);
 }
 
 char *fx_create_container(tst_ctx *t, const char *pod_id, Runtime__V1__PodSandboxConfig *pod,
@@ -262,7 +294,7 @@ char *fx_create_container(tst_ctx *t, const char *pod_id, Runtime__V1__PodSandbo
 	obj_ref *ref = xcalloc(1, sizeof *ref);
 	ref->id = xstrdup(resp->container_id);
 	cri_free(resp);
-	tst_defer(t, remove_container, ref);
+	tst_defer(t, defer_remove_container, ref);
 	return ref->id;
 }
 

@@ -37,6 +37,13 @@ void fx_start_container(tst_ctx *t, const char *id);
 char *fx_run_container(tst_ctx *t, const char *pod_id, Runtime__V1__PodSandboxConfig *pod, const char *name,
 		       const char *const *cmd);
 
+/* Plain Stop/Remove calls that return the call's result (the error in
+ * t->err), for tests about those calls themselves. */
+int fx_stop_pod(tst_ctx *t, const char *id);
+int fx_remove_pod(tst_ctx *t, const char *id);
+int fx_stop_container(tst_ctx *t, const char *id, int64_t timeout_s);
+int fx_remove_container(tst_ctx *t, const char *id);
+
 Runtime__V1__ContainerStatusResponse *fx_container_status(tst_ctx *t, const char *id, bool verbose);
 Runtime__V1__PodSandboxStatusResponse *fx_pod_status(tst_ctx *t, const char *id, bool verbose);
 /* Poll until the container reaches state or timeout_ms passes. */

@@ -18,49 +18,6 @@ static char *missing_id(void)
 				  (unsigned long long)util_wall_ns(), 0x1de3);
 }
 
-/* The calls under test return their rc so a test can say what went wrong. */
-static int stop_pod(tst_ctx *t, const char *id)
-{
-	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__StopPodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = (char *)id;
-	int rc = CRI_CALL(t->cri, StopPodSandbox, &req, &resp, &t->err);
-	cri_free(resp);
-	return rc;
-}
-
-static int remove_pod(tst_ctx *t, const char *id)
-{
-	Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RemovePodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = (char *)id;
-	int rc = CRI_CALL(t->cri, RemovePodSandbox, &req, &resp, &t->err);
-	cri_free(resp);
-	return rc;
-}
-
-static int stop_container(tst_ctx *t, const char *id, int64_t timeout)
-{
-	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
-	Runtime__V1__StopContainerResponse *resp = NULL;
-	req.container_id = (char *)id;
-	req.timeout = timeout;
-	int rc = CRI_CALL_T(t->cri, StopContainer, &req, &resp, cri_timeout_ms(t->cri) + (int)timeout * 1000,
-			    &t->err);
-	cri_free(resp);
-	return rc;
-}
-
-static int remove_container(tst_ctx *t, const char *id)
-{
-	Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-	Runtime__V1__RemoveContainerResponse *resp = NULL;
-	req.container_id = (char *)id;
-	int rc = CRI_CALL(t->cri, RemoveContainer, &req, &resp, &t->err);
-	cri_free(resp);
-	return rc;
-}
-
 #define EXPECT_OK(t, rc, what) EXPECT(t, (rc) == 0, "%s: %s", what, (t)->err.msg)
 
 /* Status call that may legitimately fail; returns the gRPC code (0 = found). */
@@ -102,10 +59,10 @@ static void stop_pod_twice(tst_ctx *t)
 	Runtime__V1__PodSandboxConfig *cfg = fx_pod_config(t, "stop-twice");
 	char *id = fx_run_pod(t, cfg);
 	fx_run_container(t, id, cfg, "main", ARGV("sleep", "3600"));
-	REQUIRE(t, stop_pod(t, id) == 0, "first StopPodSandbox: %s", t->err.msg);
+	REQUIRE(t, fx_stop_pod(t, id) == 0, "first StopPodSandbox: %s", t->err.msg);
 	/* The kubelet stops again whenever it is unsure the first stop finished. */
-	EXPECT_OK(t, stop_pod(t, id), "second StopPodSandbox of a stopped sandbox");
-	EXPECT_OK(t, stop_pod(t, id), "third StopPodSandbox of a stopped sandbox");
+	EXPECT_OK(t, fx_stop_pod(t, id), "second StopPodSandbox of a stopped sandbox");
+	EXPECT_OK(t, fx_stop_pod(t, id), "third StopPodSandbox of a stopped sandbox");
 	Runtime__V1__PodSandboxStatusResponse *st = fx_pod_status(t, id, false);
 	EXPECT(t, st->status->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY,
 	       "state after repeated stops %d, want NOTREADY", st->status->state);
@@ -119,8 +76,8 @@ static void stop_exited_container(tst_ctx *t)
 	char *id = fx_run_container(t, pod, cfg, "quits", ARGV("sh", "-c", "exit 3"));
 	REQUIRE(t, fx_wait_container_state(t, id, CTR_EXITED, 10000), "container did not exit");
 	Runtime__V1__ContainerStatusResponse *before = fx_container_status(t, id, false);
-	EXPECT_OK(t, stop_container(t, id, 2), "StopContainer of an exited container");
-	EXPECT_OK(t, stop_container(t, id, 0), "StopContainer (timeout 0) of an exited container");
+	EXPECT_OK(t, fx_stop_container(t, id, 2), "StopContainer of an exited container");
+	EXPECT_OK(t, fx_stop_container(t, id, 0), "StopContainer (timeout 0) of an exited container");
 	/* Stopping a finished container changes nothing about how it finished. */
 	Runtime__V1__ContainerStatusResponse *after = fx_container_status(t, id, false);
 	EXPECT(t, after->status->state == CTR_EXITED, "state %d, want EXITED", after->status->state);
@@ -154,7 +111,7 @@ static void stop_missing_pod(tst_ctx *t)
 	 * may stop a sandbox the runtime already forgot (after a runtime restart
 	 * or a racing remove): for an unknown id nothing is left to reclaim. */
 	char *id = missing_id();
-	expect_stopped_or_not_found(t, stop_pod(t, id), "StopPodSandbox");
+	expect_stopped_or_not_found(t, fx_stop_pod(t, id), "StopPodSandbox");
 	free(id);
 }
 
@@ -163,23 +120,23 @@ static void stop_missing_container(tst_ctx *t)
 	/* Same reasoning for StopContainer: a container that is not there is
 	 * as stopped as it can be. */
 	char *id = missing_id();
-	expect_stopped_or_not_found(t, stop_container(t, id, 0), "StopContainer");
+	expect_stopped_or_not_found(t, fx_stop_container(t, id, 0), "StopContainer");
 	free(id);
 }
 
 static void remove_missing_pod(tst_ctx *t)
 {
 	char *id = missing_id();
-	EXPECT_OK(t, remove_pod(t, id), "RemovePodSandbox of a sandbox that does not exist");
+	EXPECT_OK(t, fx_remove_pod(t, id), "RemovePodSandbox of a sandbox that does not exist");
 	free(id);
 }
 
 static void remove_pod_twice(tst_ctx *t)
 {
 	char *id = fx_run_pod(t, fx_pod_config(t, "rm-twice"));
-	REQUIRE(t, stop_pod(t, id) == 0, "StopPodSandbox: %s", t->err.msg);
-	REQUIRE(t, remove_pod(t, id) == 0, "first RemovePodSandbox: %s", t->err.msg);
-	EXPECT_OK(t, remove_pod(t, id), "second RemovePodSandbox of a removed sandbox");
+	REQUIRE(t, fx_stop_pod(t, id) == 0, "StopPodSandbox: %s", t->err.msg);
+	REQUIRE(t, fx_remove_pod(t, id) == 0, "first RemovePodSandbox: %s", t->err.msg);
+	EXPECT_OK(t, fx_remove_pod(t, id), "second RemovePodSandbox of a removed sandbox");
 	int code = pod_status_code(t, id);
 	EXPECT(t, code == GRPC_NOT_FOUND, "status of the removed sandbox: %s",
 	       code ? t->err.msg : "OK, want NOT_FOUND");
@@ -188,7 +145,7 @@ static void remove_pod_twice(tst_ctx *t)
 static void remove_missing_container(tst_ctx *t)
 {
 	char *id = missing_id();
-	EXPECT_OK(t, remove_container(t, id), "RemoveContainer of a container that does not exist");
+	EXPECT_OK(t, fx_remove_container(t, id), "RemoveContainer of a container that does not exist");
 	free(id);
 }
 
@@ -198,8 +155,8 @@ static void remove_container_twice(tst_ctx *t)
 	char *pod = fx_run_pod(t, cfg);
 	char *id = fx_run_container(t, pod, cfg, "quits", ARGV("true"));
 	REQUIRE(t, fx_wait_container_state(t, id, CTR_EXITED, 10000), "container did not exit");
-	REQUIRE(t, remove_container(t, id) == 0, "first RemoveContainer: %s", t->err.msg);
-	EXPECT_OK(t, remove_container(t, id), "second RemoveContainer of a removed container");
+	REQUIRE(t, fx_remove_container(t, id) == 0, "first RemoveContainer: %s", t->err.msg);
+	EXPECT_OK(t, fx_remove_container(t, id), "second RemoveContainer of a removed container");
 	int code = ctr_status_code(t, id);
 	EXPECT(t, code == GRPC_NOT_FOUND, "status of the removed container: %s",
 	       code ? t->err.msg : "OK, want NOT_FOUND");
@@ -263,7 +220,7 @@ static void remove_running_container(tst_ctx *t)
 		tst_info(t, "container process not visible from here; checking through the CRI only");
 
 	int64_t t0 = util_now_ms();
-	int rc = remove_container(t, id);
+	int rc = fx_remove_container(t, id);
 	REQUIRE(t, rc == 0, "RemoveContainer of a running container: %s", t->err.msg);
 	tst_info(t, "RemoveContainer of a running container took %lld ms", (long long)(util_now_ms() - t0));
 	int code = ctr_status_code(t, id);

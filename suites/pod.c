@@ -13,22 +13,17 @@
 #define ST_NOTREADY RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY
 #define NO_STATE (-1)
 
+/* Stop and remove that must succeed here. */
 static void stop_pod(tst_ctx *t, const char *id)
 {
-	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__StopPodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = (char *)id;
-	CALL_OK(t, StopPodSandbox, &req, &resp);
-	cri_free(resp);
+	if (fx_stop_pod(t, id) < 0)
+		tst_fail_now(t, __FILE__, __LINE__, "%s", t->err.msg);
 }
 
 static void remove_pod(tst_ctx *t, const char *id)
 {
-	Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RemovePodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = (char *)id;
-	CALL_OK(t, RemovePodSandbox, &req, &resp);
-	cri_free(resp);
+	if (fx_remove_pod(t, id) < 0)
+		tst_fail_now(t, __FILE__, __LINE__, "%s", t->err.msg);
 }
 
 /* ListPodSandbox with an optional id, state (NO_STATE = any) and label
