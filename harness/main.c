@@ -20,6 +20,7 @@
 #include "fault/proxy.h"
 #include "scenarios/scn.h"
 #include "endpoint.h"
+#include "guard.h"
 #include "lab.h"
 #include "reports/rep.h"
 #include "tst.h"
@@ -62,6 +63,9 @@ static const struct {
 	  "Reports are written at the end of the run, also when tests failed; a report\n"
 	  "that cannot be written ends the run with exit 2, naming the file. On a\n"
 	  "terminal a status line (tests done, current test, elapsed) is redrawn.\n"
+	  "SIGINT/SIGTERM stop the run: the test running is killed, the run is swept,\n"
+	  "reports are written (tests not run: SKIP \"interrupted\"), exit 130/143. A\n"
+	  "second SIGINT stops at once without cleanup (then: critic cleanup --run-id ID).\n"
 	  "Exit: 0 all passed or skipped, 1 failures, 2 usage, 3 endpoint unreachable." },
 	{ "version", "critic version",
 	  "Print critic's version; with a reachable endpoint also the runtime's\n"
@@ -424,6 +428,11 @@ static int cmd_run(const opts *o)
 	bool is_lab;
 	crit_err e;
 	err_clear(&e);
+	/* A typo in a filter is refused before a lab starts or a runtime is asked. */
+	if (tst_check_filters(&env, &e) < 0) {
+		fprintf(stderr, "critic: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
 	/* A report that cannot be written is better known before a long run. */
 	const char *reports[] = { o->junit, o->json, o->html };
 	for (size_t i = 0; i < ARRAY_SIZE(reports); i++)
@@ -463,11 +472,38 @@ static int cmd_run(const opts *o)
 	fprintf(out, "critic %s: run %s against %s (%s)%s%s\n", CRITIC_VERSION, env.run_id, env.endpoint,
 		cfg.source, env.handler[0] ? ", runtime handler " : "", env.handler);
 	fflush(out);
+	/* A kubelet on the same runtime garbage-collects pods it did not make:
+	 * say so before the run (conformance runs on a node stay allowed). This
+	 * process has not used gRPC, so guard_check asks from a child; at most
+	 * 2 s, so a runtime that hangs is not waited for twice. */
+	if (!is_lab) {
+		guard_report gr;
+		crit_err ge;
+		err_clear(&ge);
+		if (guard_check(env.endpoint, env.timeout_ms < 2000 ? env.timeout_ms : 2000, &gr, &ge) == 0 && guard_kubelet_live(&gr)) {
+			char facts[4096];
+			guard_describe(&gr, facts, sizeof facts);
+			fprintf(stderr,
+				"critic: warning: a live kubelet uses %s:\n%s\n"
+				"critic: a kubelet garbage-collects pods it does not know: tests may see their pods\n"
+				"critic: stopped or removed under them and fail for that reason. Prefer critic's lab\n"
+				"critic: (no --runtime-endpoint) or a node drained of its kubelet.\n",
+				env.endpoint, facts);
+		}
+	}
 	tst_summary sum;
 	int rc = tst_run(&env, &sum, &e);
 	if (rc < 0) {
 		fprintf(stderr, "critic: %s\n", e.msg);
 		return e.code == -ERR_UNREACHABLE ? EXIT_UNREACHABLE : EXIT_USAGE;
+	}
+	if (sum.aborted) {
+		/* A second SIGINT: no sweep, no reports; say how to clean up. */
+		fprintf(stderr, "critic: interrupted twice: stopped at once, cleanup skipped; remove what run %s left with: "
+			"critic %s%s%scleanup --run-id %s\n", env.run_id, o->lab_dir ? "--dir " : "",
+			o->lab_dir ? o->lab_dir : "", o->lab_dir ? " " : "", env.run_id);
+		tst_summary_free(&sum);
+		return 128 + SIGINT;
 	}
 	/* Reports, also after failures: that is when they matter most. One
 	 * that cannot be written does not keep the others from being written. */
@@ -491,7 +527,14 @@ static int cmd_run(const opts *o)
 		fprintf(stderr, "critic: %s\n", e.msg);
 		write_failed = true;
 	}
+	int sig = sum.interrupted;
 	tst_summary_free(&sum);
+	if (sig) {
+		/* The shell's convention for "stopped by signal N". */
+		fprintf(stderr, "critic: run %s interrupted by %s; partial reports written\n", env.run_id,
+			sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return 128 + sig;
+	}
 	if (write_failed)
 		return EXIT_USAGE;
 	return rc ? EXIT_TESTS : EXIT_OK;

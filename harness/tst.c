@@ -377,11 +377,33 @@ static void take_lines(fork_out *o, strbuf *in, bool final)
 	}
 }
 
-/* Fork fn in its own process group with a deadline; collect its records. */
+/* Interrupts: the handler only notes them; the loops below act on them.
+ * sig_first: the first SIGINT/SIGTERM (stop after sweeping); sig_abort: a
+ * SIGINT after it (stop at once). */
+static volatile sig_atomic_t sig_first, sig_abort;
+
+static void on_signal(int sig)
+{
+	if (sig_first && sig == SIGINT)
+		sig_abort = 1;
+	if (!sig_first)
+		sig_first = sig;
+}
+
+/* Wait for pid, also through interrupted waits. */
+static void reap(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Fork fn in its own process group with a deadline; collect its records.
+ * A test (interruptible) is killed on the first interrupt; anything is
+ * killed on a second SIGINT. */
 typedef void (*child_fn)(const tst_env *env, const void *arg, int fd);
 
-static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, int timeout_s, fork_out *o,
-			      int64_t *dur_ms)
+static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, int timeout_s, bool interruptible,
+			      fork_out *o, int64_t *dur_ms)
 {
 	int fds[2];
 	int64_t start = util_now_ms();
@@ -417,16 +439,21 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 	close(fds[1]);
 	int64_t deadline = start + (int64_t)timeout_s * 1000;
 	strbuf in = { 0 };
-	bool timed_out = false;
+	bool timed_out = false, stopped = false;
 	for (;;) {
 		progress_draw(false);
+		if (sig_abort || (interruptible && sig_first)) {
+			stopped = true;
+			break;
+		}
 		int64_t left = deadline - util_now_ms();
 		if (left <= 0) {
 			timed_out = true;
 			break;
 		}
+		/* Short polls: an interrupt is acted on within ~100 ms. */
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		int r = poll(&p, 1, (int)(left > 250 ? 250 : left));
+		int r = poll(&p, 1, (int)(left > 100 ? 100 : left));
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r <= 0)
@@ -442,16 +469,17 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 	take_lines(o, &in, true);
 	sb_free(&in);
 	int status = 0;
-	if (timed_out) {
+	if (timed_out || stopped) {
 		kill(-pid, SIGKILL);
-		waitpid(pid, &status, 0);
+		reap(pid, &status);
 	} else {
 		/* The pipe closed; the child is exiting. Bound the wait anyway. */
 		while (waitpid(pid, &status, WNOHANG) == 0) {
-			if (util_now_ms() > deadline) {
+			if (util_now_ms() > deadline || sig_abort) {
 				kill(-pid, SIGKILL);
-				waitpid(pid, &status, 0);
-				timed_out = true;
+				reap(pid, &status);
+				timed_out = !sig_abort;
+				stopped = sig_abort;
 				break;
 			}
 			util_sleep_ms(2);
@@ -460,6 +488,11 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 		kill(-pid, SIGKILL);
 	}
 	*dur_ms = util_now_ms() - start;
+	if (stopped) {
+		sb_printf(detail, "%sinterrupted after %.1f s: its process group was killed", detail->len ? "\n" : "",
+			  *dur_ms / 1000.0);
+		return TST_SKIP;
+	}
 	if (timed_out) {
 		sb_printf(detail, "%stest did not finish within %d s; its process group was killed",
 			  detail->len ? "\n" : "", timeout_s);
@@ -601,6 +634,12 @@ static void cunit_trampoline(void)
 		return;
 	tst_result *r = &RS->sum->results[i];
 	const tst_env *env = RS->env;
+	if (sig_first) {
+		/* Stopped before this test started. */
+		r->verdict = TST_SKIP;
+		r->detail = strdup("interrupted");
+		return;
+	}
 	fork_out run = { 0 };
 	int tmo = r->tc->timeout_s > 0 ? r->tc->timeout_s : env->test_timeout_s;
 	RS->current = r->tc->name;
@@ -608,7 +647,7 @@ static void cunit_trampoline(void)
 	RS->test_start_ms = util_now_ms();
 	progress_draw(true);
 	r->start_wall_ns = util_wall_ns();
-	r->verdict = run_forked(env, child_test, r->tc, tmo, &run, &r->dur_ms);
+	r->verdict = run_forked(env, child_test, r->tc, tmo, true, &run, &r->dur_ms);
 
 	/* Safety net: whatever the test left (it crashed, timed out, or forgot)
 	 * is found by its labels and removed. */
@@ -617,12 +656,12 @@ static void cunit_trampoline(void)
 	fork_out sweep = { 0 };
 	int64_t sweep_ms;
 	RS->phase = "cleaning up after";
-	tst_verdict sv = run_forked(env, child_sweep, label, 60, &sweep, &sweep_ms);
+	tst_verdict sv = sig_abort ? TST_SKIP : run_forked(env, child_sweep, label, 60, false, &sweep, &sweep_ms);
 	if (sweep.detail.len)
 		sb_printf(&run.detail, "%s%s", run.detail.len ? "\n" : "", sweep.detail.buf);
 	if (sweep.notes.len)
 		sb_printf(&run.notes, "%s%s", run.notes.len ? "\n" : "", sweep.notes.buf);
-	if (sv != TST_PASS && r->verdict == TST_PASS)
+	if (sv != TST_PASS && !sig_abort && r->verdict == TST_PASS)
 		r->verdict = TST_FAIL;
 	fork_out_free(&sweep);
 	RS->current = NULL;
@@ -658,6 +697,23 @@ static int compile_re(regex_t *re, const char *pat, const char *flag, crit_err *
 		char buf[256];
 		regerror(rc, re, buf, sizeof buf);
 		return err_set(e, -ERR_CONFIG, "%s '%s': %s", flag, pat, buf);
+	}
+	return 0;
+}
+
+int tst_check_filters(const tst_env *env, crit_err *e)
+{
+	regex_t re;
+	int rc;
+	if (env->focus) {
+		if ((rc = compile_re(&re, env->focus, "--focus", e)) < 0)
+			return rc;
+		regfree(&re);
+	}
+	if (env->skip) {
+		if ((rc = compile_re(&re, env->skip, "--skip", e)) < 0)
+			return rc;
+		regfree(&re);
 	}
 	return 0;
 }
@@ -733,6 +789,8 @@ static void fill_meta(const tst_env *env, tst_meta *m)
 	tst_meta_host(m);
 }
 
+static int run_checked(const tst_env *env, tst_summary *sum, FILE *out, regex_t *fre, regex_t *sre, crit_err *e);
+
 int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 {
 	regex_t fre, sre;
@@ -747,16 +805,32 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 			regfree(&fre);
 		return rc;
 	}
+	/* Interrupts stop the run cleanly from here on (see on_signal). */
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sig_first = sig_abort = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	rc = run_checked(env, sum, out, &fre, &sre, e);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return rc;
+}
+
+/* tst_run with the filters compiled and the handlers in place. */
+static int run_checked(const tst_env *env, tst_summary *sum, FILE *out, regex_t *fre, regex_t *sre, crit_err *e)
+{
+	int rc;
 	fork_out pre = { 0 };
 	int64_t pre_ms;
-	if (run_forked(env, child_preflight, NULL, env->timeout_ms / 1000 + 5, &pre, &pre_ms) != TST_PASS) {
+	if (run_forked(env, child_preflight, NULL, env->timeout_ms / 1000 + 5, false, &pre, &pre_ms) != TST_PASS) {
 		rc = err_set(e, -ERR_UNREACHABLE, "the endpoint does not answer, no test run: %s",
 			     pre.detail.len ? pre.detail.buf : "(no detail)");
 		fork_out_free(&pre);
 		if (env->focus)
-			regfree(&fre);
+			regfree(fre);
 		if (env->skip)
-			regfree(&sre);
+			regfree(sre);
 		return rc;
 	}
 	fprintf(out, "runtime: %s\n", pre.notes.len ? pre.notes.buf : "");
@@ -775,9 +849,9 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 	if (!sum->results || !cu_tests || CU_initialize_registry() != CUE_SUCCESS) {
 		free(cu_tests);
 		if (env->focus)
-			regfree(&fre);
+			regfree(fre);
 		if (env->skip)
-			regfree(&sre);
+			regfree(sre);
 		return err_set(e, -ENOMEM, "CUnit: %s", CU_get_error_msg());
 	}
 	run_state rs = { .env = env, .sum = sum, .cu_tests = cu_tests, .tty = env->color, .out = out };
@@ -788,7 +862,7 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 		CU_pSuite cs = NULL;
 		for (size_t i = 0; i < s->n_cases; i++) {
 			const tst_case *tc = &s->cases[i];
-			if ((env->focus && !matches(&fre, tc->name)) || (env->skip && matches(&sre, tc->name)))
+			if ((env->focus && !matches(fre, tc->name)) || (env->skip && matches(sre, tc->name)))
 				continue;
 			if (!cs)
 				cs = CU_add_suite(s->area, NULL, NULL);
@@ -812,9 +886,9 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 		}
 	}
 	if (env->focus)
-		regfree(&fre);
+		regfree(fre);
 	if (env->skip)
-		regfree(&sre);
+		regfree(sre);
 	if (sum->n_results == 0) {
 		/* A typo in --focus should not look like a green run. */
 		CU_cleanup_registry();
@@ -826,15 +900,18 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 	 * CUnit's run summary last. */
 	CU_run_all_tests();
 
-	/* Whatever any test left under this run id goes now. */
+	/* Whatever any test left under this run id goes now (also after an
+	 * interrupt; not after a second one, which asked to stop at once). */
 	fork_out sweep = { 0 };
 	int64_t sweep_ms;
 	rs.current = "the run";
 	rs.phase = "cleaning up after";
 	rs.test_start_ms = util_now_ms();
-	tst_verdict sv = run_forked(env, child_sweep, NULL, 120, &sweep, &sweep_ms);
+	tst_verdict sv = sig_abort ? TST_PASS : run_forked(env, child_sweep, NULL, 120, false, &sweep, &sweep_ms);
 	rs.current = NULL;
 	progress_clear();
+	sum->interrupted = sig_first;
+	sum->aborted = sig_abort;
 
 	sum->wall_ms = util_now_ms() - start;
 	for (size_t i = 0; i < sum->n_results; i++) {
@@ -847,6 +924,16 @@ int tst_run(const tst_env *env, tst_summary *sum, crit_err *e)
 	}
 	fprintf(out, "\n%d tests: %d passed, %d failed, %d skipped in %.1f s (run id %s)\n", sum->total,
 		sum->passed, sum->failed, sum->skipped, sum->wall_ms / 1000.0, env->run_id);
+	if (sum->interrupted) {
+		int not_run = 0;
+		for (size_t i = 0; i < sum->n_results; i++)
+			if (sum->results[i].verdict == TST_SKIP && sum->results[i].detail &&
+			    !strncmp(sum->results[i].detail, "interrupted", 11))
+				not_run++;
+		fprintf(out, "interrupted by %s: %d tests stopped or not run (skipped, \"interrupted\")%s\n",
+			sum->interrupted == SIGTERM ? "SIGTERM" : "SIGINT", not_run,
+			sum->aborted ? "; stopped at once, no cleanup" : "; the run's objects were swept");
+	}
 	if (sv != TST_PASS || sweep.detail.len)
 		fprintf(out, "final sweep: %s\n", sweep.detail.len ? sweep.detail.buf : "failed");
 	for (size_t i = 0; i < sum->n_results; i++) {

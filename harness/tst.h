@@ -115,12 +115,22 @@ typedef struct tst_summary {
 	tst_result *results;
 	size_t n_results;
 	tst_meta meta;
+	/* SIGINT or SIGTERM stopped the run early: the test running was killed,
+	 * the rest are SKIP "interrupted"; the sweeps ran. 0 = ran to the end. */
+	int interrupted;
+	/* A second SIGINT: stopped at once, the sweeps did not run. */
+	bool aborted;
 } tst_summary;
 
 /* Run every registered test matching env's filters; prints progress and the
- * summary. Returns 0 when all passed or skipped, 1 on failures, <0 on error. */
+ * summary. Returns 0 when all passed or skipped, 1 on failures, <0 on error.
+ * While it runs, SIGINT/SIGTERM stop it early (sum->interrupted, within
+ * ~100 ms) and a second SIGINT at once (sum->aborted); the caller's handlers
+ * are restored on return. */
 int tst_run(const tst_env *env, tst_summary *sum, crit_err *e);
 int tst_list(const tst_env *env, crit_err *e);
+/* Are env's --focus/--skip valid regexes? 0 or -ERR_CONFIG naming the bad one. */
+int tst_check_filters(const tst_env *env, crit_err *e);
 void tst_summary_free(tst_summary *sum);
 const char *tst_verdict_name(tst_verdict v);
 /* Fill m's host fields (hostname, kernel, cgroup) from this machine. */
