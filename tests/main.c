@@ -60,6 +60,8 @@ int main(int argc, char **argv)
 		tests_register_lab();
 		if (tests_register_safety_lab)
 			tests_register_safety_lab();
+		if (tests_register_interrupt)
+			tests_register_interrupt();
 		if (tests_register_fault_process)
 			tests_register_fault_process();
 		if (tests_register_fiu_lab)

@@ -1203,21 +1203,7 @@ static void test_lab_down(void)
 	CU_ASSERT_EQUAL(lab_status(lab_dir, &lab, NULL), 0);
 	CU_ASSERT(lab.loopfs && !lab.loopfs_mounted && !lab.loopfs_dev[0]);
 	/* No process names the lab dir any more. */
-	int procs = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	char buf[4096];
-	while (d && (de = readdir(d))) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid > 0 && pid != getpid() && util_pid_cmdline(pid, buf, sizeof buf) > 0 && strstr(buf, lab_dir) &&
-		    util_pid_alive(pid)) {
-			say("still running: %d %s", (int)pid, buf);
-			procs++;
-		}
-	}
-	if (d)
-		closedir(d);
-	CU_ASSERT_EQUAL(procs, 0);
+	CU_ASSERT_EQUAL(tests_lab_processes(lab_dir), 0);
 	/* The fault-ridden image is not kept. */
 	if (rc == 0)
 		CU_ASSERT_EQUAL(unlink(img), 0);

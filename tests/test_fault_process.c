@@ -273,42 +273,6 @@ static int remove_pod(const char *id)
 	return rc;
 }
 
-/* Processes whose command line names the lab dir. */
-static int lab_processes(const char *dir)
-{
-	int n = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	char buf[4096];
-	while (d && (de = readdir(d))) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid <= 0 || pid == getpid())
-			continue;
-		if (util_pid_cmdline(pid, buf, sizeof buf) > 0 && strstr(buf, dir) && util_pid_alive(pid)) {
-			say("still running: %d %s", (int)pid, buf);
-			n++;
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static int lab_mounts(const char *dir)
-{
-	char *text = NULL;
-	int n = 0;
-	if (util_read_file("/proc/self/mountinfo", &text, NULL, NULL) < 0)
-		return -1;
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (strstr(line, dir)) {
-			say("still mounted: %s", line);
-			n++;
-		}
-	free(text);
-	return n;
-}
-
 /* Hidden files a socket fault may have left next to the socket. */
 static int aside_files(const char *dir)
 {
@@ -1037,8 +1001,8 @@ static void test_lab_down(void)
 	CU_ASSERT_FATAL(rt != NULL);
 	int rc = take_down();
 	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT_EQUAL(lab_processes(lab_dir), 0);
-	CU_ASSERT_EQUAL(lab_mounts(lab_dir), 0);
+	CU_ASSERT_EQUAL(tests_lab_processes(lab_dir), 0);
+	CU_ASSERT_EQUAL(tests_lab_mounts(lab_dir), 0);
 	CU_ASSERT_EQUAL(lab_status(lab_dir, &lab, NULL), 0);
 	CU_ASSERT(!util_exists(lab.socket));
 	CU_ASSERT_EQUAL(aside_files(lab.dir), 0);

@@ -592,42 +592,13 @@ static void test_devices_cgroup(void)
 	fault_start_retry(&f, AIM_DEVICES_CGROUP, "devices.", "/devices.deny", true, true);
 }
 
-/* Processes whose command line names the lab dir. */
-static int lab_processes(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	char buf[4096];
-	while (d && (de = readdir(d))) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid <= 0 || pid == getpid())
-			continue;
-		if (util_pid_cmdline(pid, buf, sizeof buf) > 0 && strstr(buf, lab_dir) && util_pid_alive(pid)) {
-			say("still running: %d %s", (int)pid, buf);
-			n++;
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static void test_lab_down(void)
 {
 	if (!ready())
 		return;
 	CU_ASSERT_EQUAL(take_down(), 0);
-	CU_ASSERT_EQUAL(lab_processes(), 0);
-	cleanup_free char *mi = NULL;
-	int mounts = 0;
-	if (util_read_file("/proc/self/mountinfo", &mi, NULL, NULL) == 0)
-		for (char *save = NULL, *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-			if (strstr(l, lab_dir)) {
-				say("still mounted: %s", l);
-				mounts++;
-			}
-	CU_ASSERT_EQUAL(mounts, 0);
+	CU_ASSERT_EQUAL(tests_lab_processes(lab_dir), 0);
+	CU_ASSERT_EQUAL(tests_lab_mounts(lab_dir), 0);
 	/* Nothing left in crun's root either. */
 	char root[PATH_MAX + 16];
 	snprintf(root, sizeof root, "%s/crun/k8s.io", lab_dir);

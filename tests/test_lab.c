@@ -297,42 +297,6 @@ static void test_critic_run_crun(void)
 	run_critic("crun");
 }
 
-/* Processes whose command line names the lab dir. */
-static int lab_processes(const char *dir)
-{
-	int n = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	char buf[4096];
-	while (d && (de = readdir(d))) {
-		pid_t pid = atoi(de->d_name);
-		if (pid <= 0 || pid == getpid())
-			continue;
-		if (util_pid_cmdline(pid, buf, sizeof buf) > 0 && strstr(buf, dir) && util_pid_alive(pid)) {
-			printf("\n    still running: %d %s", (int)pid, buf);
-			n++;
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static int lab_mounts(const char *dir)
-{
-	char *text = NULL;
-	int n = 0;
-	if (util_read_file("/proc/self/mountinfo", &text, NULL, NULL) < 0)
-		return -1;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-		if (strstr(line, dir)) {
-			printf("\n    still mounted: %s", line);
-			n++;
-		}
-	free(text);
-	return n;
-}
-
 static void test_lab_down(void)
 {
 	crit_err e;
@@ -344,8 +308,8 @@ static void test_lab_down(void)
 	printf("\n    %s", out ? out : "");
 	CU_ASSERT_EQUAL(rc, 0);
 	free(out);
-	CU_ASSERT_EQUAL(lab_processes(tests_lab_dir()), 0);
-	CU_ASSERT_EQUAL(lab_mounts(tests_lab_dir()), 0);
+	CU_ASSERT_EQUAL(tests_lab_processes(tests_lab_dir()), 0);
+	CU_ASSERT_EQUAL(tests_lab_mounts(tests_lab_dir()), 0);
 	CU_ASSERT_EQUAL(lab_status(tests_lab_dir(), &lab, &e), 0);
 	CU_ASSERT(!util_exists(lab.socket));
 }

@@ -31,6 +31,12 @@ TESTS_HOOK void tests_register_reports_lab(void);   /* integration: critic run w
 TESTS_HOOK void tests_register_guard(void);         /* unit: kubelet guard over a fake /proc */
 TESTS_HOOK void tests_register_bad_input(void);     /* unit: bad endpoints, configs, flags, replies */
 TESTS_HOOK void tests_register_safety_lab(void);    /* integration: critic cleanup, guard, registry down */
+TESTS_HOOK void tests_register_interrupt(void);     /* integration: critic run stopped by SIGINT */
+
+/* What a lab left behind (tests/labcheck.c): live processes and mounts that
+ * name dir, each printed; mounts is -1 when mountinfo cannot be read. */
+int tests_lab_processes(const char *dir);
+int tests_lab_mounts(const char *dir);
 
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
