@@ -19,6 +19,7 @@
 
 #include "cri.h"
 #include "endpoint.h"
+#include "fault/fiu.h"
 #include "fault/process.h"
 #include "fault/proxy.h"
 #include "fault/sockfile.h"
@@ -1280,7 +1281,32 @@ static void recover(scn_exec *x)
 		note(x, "the socket fault was still in effect: %s",
 		     rc == 0 || rc == -EEXIST ? "restored" : e.msg);
 	}
+	if (x->fiu_on && x->fiu_where[0]) {
+		int rc = fault_fiu_disable(x->fiu_where, NULL, &e);
+		if (rc == 0)
+			note(x, "libfiu faults were still enabled: disabled them all");
+		else
+			note(x, "libfiu faults may still be enabled: %s", e.msg);
+		x->fiu_on = false;
+	}
 	thaw(x);
+	bool restart_for_config = false;
+	if (x->cfgb.active) {
+		int rc = fault_cfg_restore(&x->cfgb, &e);
+		note(x, "the config patch was still in place: %s", rc == 0 ? "restored from its backup" : e.msg);
+		restart_for_config = rc == 0 && x->runtime_touched && x->rt;
+	}
+	if (restart_for_config) {
+		fault_proc_result rr;
+		memset(&rr, 0, sizeof rr);
+		fault_proc_opts po = { .ready_timeout_ms = 60000 };
+		if (fault_proc_restart(x->rt, &po, &rr, &e) == 0)
+			note(x, "restarted the runtime so that it runs the restored config");
+		else
+			note(x, "restarting the runtime on the restored config failed: %s", e.msg);
+		if (x->is_lab)
+			lab_status(x->lab.dir, &x->lab, NULL);
+	}
 	if (!x->runtime_touched)
 		return;
 	fault_proc_result r;

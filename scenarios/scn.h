@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "fault/config.h"
 #include "fault/sockfile.h"
 #include "kube.h"
 #include "lab.h"
@@ -380,6 +381,9 @@ struct scn_exec {
 	char tmpdir[64];         /* scratch (the proxy's socket), "" until made */
 	bool runtime_frozen;     /* SIGSTOPped by a step, not thawed yet */
 	bool runtime_touched;    /* a step stopped, killed or restarted it */
+	fault_cfg_backup cfgb;   /* a config patch to restore (config: restore, or after finally) */
+	char fiu_where[PATH_MAX]; /* the fiu spec a step used ("" = none) */
+	bool fiu_on;             /* a fault was enabled: disabled (all) after finally */
 	/* kubelet model */
 	bool kube_wanted, kube_manual;
 	kube_config kcfg;

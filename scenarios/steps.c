@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "cri.h"
+#include "doctor.h"
+#include "fault/config.h"
+#include "fault/fiu.h"
 #include "fault/process.h"
 #include "fault/proxy.h"
 #include "fault/sockfile.h"
@@ -49,6 +52,7 @@ static const char *const v_proxy_actions[] = { "start", "mode", "stop", NULL };
 static const char *const v_fs_actions[] = { "remount_ro", "repair", "freeze", "thaw", "fill", "free", NULL };
 static const char *const v_config_actions[] = { "patch", "restore", "doctor", NULL };
 static const char *const v_fiu_actions[] = { "enable", "disable", NULL };
+static const char *const v_fiu_modes[] = { "always", "probability", "nth", NULL };
 static const char *const v_kubelet_actions[] = { "start", "stop", "restart", NULL };
 static const char *const v_kubelet_start[] = { "auto", "manual", NULL };
 
@@ -1353,6 +1357,260 @@ static int run_proxy(scn_call *c, crit_err *e)
 	return 0;
 }
 
+/* ------------------------------------------------------------ config and fiu */
+
+/* Faults on the runtime's files: refused outside the lab without --allow-disruptive. */
+static int lab_or_allowed(scn_call *c, crit_err *e)
+{
+	if (c->x->is_lab || c->x->o->allow_disruptive)
+		return 0;
+	return err_set(e, -EPERM, "%s: refused outside critic's lab without --allow-disruptive", c->step->kind->name);
+}
+
+static int config_path(scn_call *c, char *out, size_t len, crit_err *e)
+{
+	const char *file;
+	int rc = scn_arg(c, "file", &file, e);
+	if (rc < 0)
+		return rc;
+	if (file && *file)
+		snprintf(out, len, "%s", file);
+	else if (c->x->is_lab)
+		snprintf(out, len, "%s", c->x->lab.config);
+	else
+		return err_set(e, -EINVAL, "config: give file: (the runtime's config.toml) outside the lab");
+	return 0;
+}
+
+/* "a.\"b.c\".key" -> table "a.\"b.c\"", key "key" (the last dot outside quotes). */
+static int split_key(const char *dotted, char *table, size_t tlen, char *key, size_t klen)
+{
+	const char *last = NULL;
+	char q = 0;
+	for (const char *p = dotted; *p; p++) {
+		if (q) {
+			if (*p == q)
+				q = 0;
+		} else if (*p == '"' || *p == '\'') {
+			q = *p;
+		} else if (*p == '.') {
+			last = p;
+		}
+	}
+	const char *k = last ? last + 1 : dotted;
+	if (!*k)
+		return -EINVAL;
+	snprintf(table, tlen, "%.*s", last ? (int)(last - dotted) : 0, dotted);
+	snprintf(key, klen, "%s", k);
+	size_t n = strlen(key);
+	if (n >= 2 && (key[0] == '"' || key[0] == '\'') && key[n - 1] == key[0]) {
+		memmove(key, key + 1, n - 2);
+		key[n - 2] = '\0';
+	}
+	return 0;
+}
+
+static void config_value(const scn_node *n, fault_cfg_value *v)
+{
+	memset(v, 0, sizeof *v);
+	v->type = FAULT_CFG_STRING;
+	v->s = n->str;
+	if (!n->plain)
+		return;
+	if (!strcmp(n->str, "true") || !strcmp(n->str, "false")) {
+		v->type = FAULT_CFG_BOOL;
+		v->b = n->str[0] == 't';
+		return;
+	}
+	char *end;
+	errno = 0;
+	long long i = strtoll(n->str, &end, 10);
+	if (*n->str && !*end && !errno) {
+		v->type = FAULT_CFG_INT;
+		v->i = i;
+	}
+}
+
+static int config_doctor(scn_call *c, crit_err *e)
+{
+	scn_exec *x = c->x;
+	const scn_node *want = scn_arg_node(c, "drift");
+	bool expect_drift = false;
+	int rc;
+	if (want && (rc = scn_arg_bool(c, "drift", false, &expect_drift, e)) < 0)
+		return rc;
+	char path[PATH_MAX];
+	const char *file;
+	if ((rc = scn_arg(c, "file", &file, e)) < 0)
+		return rc;
+	doctor_opts o = { .endpoint = x->endpoint, .timeout_ms = x->timeout_ms };
+	if (file && *file)
+		o.config_path = file;
+	if (x->is_lab)
+		o.lab_dir = x->lab.dir;
+	rtctl *rt;
+	crit_err pe;
+	if (scn_rtctl(x, &rt, &pe) == 0) {
+		pid_t pid = rtctl_pid(rt, &pe);
+		if (pid > 0)
+			o.runtime_pid = pid;
+	}
+	doctor_report r;
+	memset(&r, 0, sizeof r);
+	if ((rc = doctor_run(&o, &r, e)) < 0)
+		return rc;
+	const doctor_fact *f = doctor_find(&r, "drift");
+	snprintf(path, sizeof path, "%s", r.config);
+	bool drift = r.restart_needed || (f && f->level != DOCTOR_OK);
+	scn_res(c, "path", "%s", path);
+	scn_res(c, "drift", "%s", drift ? "true" : "false");
+	scn_res(c, "restart_needed", "%s", r.restart_needed ? "true" : "false");
+	scn_res(c, "verdict", "%s", f ? f->text : "");
+	scn_say(c, "doctor drift: %s %s", f ? doctor_level_name(f->level) : "(no fact)", f ? f->text : "");
+	if (!f && want)
+		rc = err_set(e, -ENOENT, "config doctor: doctor gave no drift fact for %s%s", path[0] ? path : "the runtime",
+			     r.unreachable ? " (the runtime is unreachable)" : "");
+	else if (want && drift != expect_drift)
+		rc = err_set(e, -EPROTO, "config doctor: expected %s, doctor says: %s",
+			     expect_drift ? "drift" : "no drift", f->text);
+	doctor_report_free(&r);
+	return rc;
+}
+
+static int run_config(scn_call *c, crit_err *e)
+{
+	scn_exec *x = c->x;
+	const char *action, *add, *bin, *rtype, *rm;
+	int rc;
+	if ((rc = required(c, "action", &action, e)) < 0 || (rc = scn_arg(c, "add_handler", &add, e)) < 0 ||
+	    (rc = scn_arg(c, "binary", &bin, e)) < 0 || (rc = scn_arg(c, "runtime_type", &rtype, e)) < 0 ||
+	    (rc = scn_arg(c, "remove_handler", &rm, e)) < 0)
+		return rc;
+	if (!strcmp(action, "doctor"))
+		return config_doctor(c, e);
+	if ((rc = lab_or_allowed(c, e)) < 0)
+		return rc;
+	if (!strcmp(action, "restore")) {
+		bool had = x->cfgb.active;
+		if ((rc = fault_cfg_restore(&x->cfgb, e)) < 0)
+			return rc;
+		scn_res(c, "path", "%s", x->cfgb.path);
+		scn_res(c, "backup", "%s", had ? "restored" : "none");
+		scn_say(c, had ? "%s restored from its backup" : "%s: nothing to restore", x->cfgb.path[0] ? x->cfgb.path : "config");
+		return 0;
+	}
+	if (strcmp(action, "patch") != 0)
+		return err_set(e, -EINVAL, "config: unknown action '%s'", action);
+	char path[PATH_MAX];
+	if ((rc = config_path(c, path, sizeof path, e)) < 0)
+		return rc;
+	if (x->cfgb.active && strcmp(x->cfgb.path, path) != 0)
+		return err_set(e, -EBUSY, "config patch %s: %s is patched already (restore it first)", path, x->cfgb.path);
+	fault_cfg_opts o = { .run_id = x->run_id, .allow_disruptive = x->o->allow_disruptive };
+	if (add) {
+		fault_cfg_handler h = { .name = add, .runtime_type = rtype, .binary_name = bin };
+		if ((rc = fault_cfg_add_handler(path, &h, &o, &x->cfgb, e)) < 0)
+			return rc;
+		scn_say(c, "added handler %s%s%s", add, bin ? " with binary " : "", bin ? bin : "");
+	}
+	if (rm) {
+		if ((rc = fault_cfg_remove_handler(path, rm, &o, &x->cfgb, e)) < 0)
+			return rc;
+		scn_say(c, "removed handler %s", rm);
+	}
+	const scn_node *set = scn_arg_node(c, "set");
+	for (size_t i = 0; set && set->kind == SCN_MAP && i < set->n; i++) {
+		char table[1024], key[256];
+		const char *val;
+		if (split_key(set->keys[i]->str, table, sizeof table, key, sizeof key) < 0)
+			return err_set(e, -EINVAL, "config patch: '%s' is not a dotted TOML key", set->keys[i]->str);
+		if ((rc = scn_node_str(c, set->vals[i], &val, e)) < 0)
+			return rc;
+		scn_node tmp = *set->vals[i];
+		tmp.str = (char *)val;
+		fault_cfg_value v;
+		config_value(&tmp, &v);
+		if ((rc = fault_cfg_set_key(path, table, key, &v, &o, &x->cfgb, e)) < 0)
+			return rc;
+		scn_say(c, "set %s = %s", set->keys[i]->str, val);
+	}
+	scn_res(c, "path", "%s", path);
+	scn_res(c, "backup", "%s", x->cfgb.backup);
+	return 0;
+}
+
+static int run_fiu(scn_call *c, crit_err *e)
+{
+	scn_exec *x = c->x;
+	const char *action, *point, *err_s, *info, *mode, *prefix, *spec;
+	double prob = 0;
+	long long nth, after, failnum;
+	bool all;
+	int rc;
+	if ((rc = required(c, "action", &action, e)) < 0 || (rc = scn_arg(c, "point", &point, e)) < 0 ||
+	    (rc = scn_arg(c, "errno", &err_s, e)) < 0 || (rc = scn_arg(c, "failinfo", &info, e)) < 0 ||
+	    (rc = scn_arg(c, "mode", &mode, e)) < 0 || (rc = scn_arg(c, "path", &prefix, e)) < 0 ||
+	    (rc = scn_arg(c, "spec", &spec, e)) < 0 || (rc = scn_arg_int(c, "nth", 0, &nth, e)) < 0 ||
+	    (rc = scn_arg_int(c, "after", 0, &after, e)) < 0 || (rc = scn_arg_int(c, "failnum", 0, &failnum, e)) < 0 ||
+	    (rc = scn_arg_bool(c, "all", false, &all, e)) < 0)
+		return rc;
+	const char *ps;
+	if ((rc = scn_arg(c, "probability", &ps, e)) < 0)
+		return rc;
+	if (ps)
+		prob = strtod(ps, NULL);
+	if ((rc = lab_or_allowed(c, e)) < 0)
+		return rc;
+	char where[PATH_MAX];
+	if (spec && *spec)
+		snprintf(where, sizeof where, "%s", spec);
+	else if (x->is_lab)
+		snprintf(where, sizeof where, "%s", x->lab.dir);
+	else
+		return err_set(e, -EINVAL, "fiu: give spec: (the crun-fiu wrapper's spec file) outside the lab");
+	snprintf(x->fiu_where, sizeof x->fiu_where, "%s", where);
+	if (!strcmp(action, "disable")) {
+		if ((rc = fault_fiu_disable(where, all ? NULL : point, e)) < 0)
+			return rc;
+		scn_say(c, "disabled %s", all || !point ? "every fault" : point);
+		if (all || !point)
+			x->fiu_on = false;
+	} else if (!strcmp(action, "enable")) {
+		if (!point || !*point)
+			return err_set(e, -EINVAL, "fiu enable: give point:");
+		fault_fiu_fault f = { .point = point, .after = (int)after, .retval = (int)failnum, .path_prefix = prefix };
+		const char *es = err_s ? err_s : info;
+		if (es && !(f.err = fault_fiu_errno(es)))
+			return err_set(e, -EINVAL, "fiu enable: errno '%s' is not an errno name or number", es);
+		if ((mode && !strcmp(mode, "probability")) || (!mode && ps)) {
+			f.mode = FAULT_FIU_PROBABILITY;
+			f.probability = prob;
+		} else if ((mode && !strcmp(mode, "nth")) || (!mode && nth)) {
+			f.mode = FAULT_FIU_NTH;
+			f.nth = (int)nth;
+		}
+		if ((rc = fault_fiu_enable(where, &f, e)) < 0)
+			return rc;
+		x->fiu_on = true;
+		scn_say(c, "enabled %s (errno %s) in %s", point, es ? es : "EIO", where);
+	} else {
+		return err_set(e, -EINVAL, "fiu: unknown action '%s'", action);
+	}
+	char *text = NULL;
+	crit_err te;
+	if (fault_fiu_spec_text(where, &text, &te) == 0)
+		scn_res(c, "spec", "%s", text);
+	free(text);
+	char *inj = NULL;
+	size_t lines = 0;
+	if (fault_fiu_injected(where, &inj, &te) == 0)
+		for (const char *p = inj; p && *p; p++)
+			lines += *p == '\n';
+	free(inj);
+	scn_res(c, "injected", "%zu", lines);
+	return 0;
+}
+
 static const char *kubelet_word(kube_kubelet_state s)
 {
 	switch (s) {
@@ -2037,18 +2295,37 @@ static void check_fiu(const scn_step *s, const char *file, scn_diags *d)
 {
 	const char *a = arg_lit(s, "action", NULL);
 	need_with(s, file, d, a, "point", "enable");
+	only_with(s, file, d, a, "errno", "enable");
+	only_with(s, file, d, a, "mode", "enable");
+	only_with(s, file, d, a, "all", "disable");
+	const scn_node *n;
+	const char *en = arg_lit(s, "errno", &n);
+	if (en && !strchr(en, '$') && !fault_fiu_errno(en))
+		scn_diag_add(d, file, n->pos, "errno '%s' is not an errno name (EAGAIN, EIO, …) or number", en);
+	const char *m = arg_lit(s, "mode", NULL);
+	if (m && !strcmp(m, "nth"))
+		need_with(s, file, d, a, "nth", "enable");
+	if (m && !strcmp(m, "probability"))
+		need_with(s, file, d, a, "probability", "enable");
 }
 
 static void check_config(const scn_step *s, const char *file, scn_diags *d)
 {
 	const char *a = arg_lit(s, "action", NULL);
-	only_with(s, file, d, a, "set", "patch");
-	only_with(s, file, d, a, "remove", "patch");
-	const scn_node *set, *rm;
+	static const char *const patch_keys[] = { "set", "add_handler", "remove_handler", "binary", "runtime_type" };
+	for (size_t i = 0; i < sizeof patch_keys / sizeof *patch_keys; i++)
+		only_with(s, file, d, a, patch_keys[i], "patch");
+	only_with(s, file, d, a, "drift", "doctor");
+	const scn_node *set, *add, *rm, *bin;
 	arg_lit(s, "set", &set);
-	arg_lit(s, "remove", &rm);
-	if (a && !strcmp(a, "patch") && !set && !rm)
-		scn_diag_add(d, file, s->args ? s->args->pos : s->pos, "action patch needs 'set' or 'remove'");
+	arg_lit(s, "add_handler", &add);
+	arg_lit(s, "remove_handler", &rm);
+	arg_lit(s, "binary", &bin);
+	if (a && !strcmp(a, "patch") && !set && !add && !rm)
+		scn_diag_add(d, file, s->args ? s->args->pos : s->pos,
+			     "action patch needs 'set', 'add_handler' or 'remove_handler'");
+	if (bin && !add)
+		scn_diag_add(d, file, bin->pos, "'binary' goes with 'add_handler'");
 }
 
 static void check_list_len(const scn_node *n, const char *key, const char *file, scn_diags *d)
@@ -2202,21 +2479,35 @@ static const scn_field a_fs[] = {
 };
 
 static const scn_field a_config[] = {
-	{ "action", SCN_T_ENUM, REQ, v_config_actions, NULL, "patch, restore (from the backup), doctor" },
-	{ "file", SCN_T_STR, 0, NULL, NULL, "the config (default: the runtime's config.toml)" },
-	{ "set", SCN_T_STRMAP, 0, NULL, NULL, "patch: dotted TOML key = value" },
-	{ "remove", SCN_T_STRLIST, 0, NULL, NULL, "patch: dotted TOML keys to drop" },
+	{ "action", SCN_T_ENUM, REQ, v_config_actions, NULL,
+	  "patch (a backup is kept), restore (the backup put back), doctor (critic doctor's drift fact)" },
+	{ "file", SCN_T_STR, 0, NULL, NULL, "the config (default: the lab's config.toml)" },
+	{ "add_handler", SCN_T_STR, 0, NULL, NULL, "patch: add runtime handler NAME" },
+	{ "binary", SCN_T_STR, 0, NULL, NULL, "patch: the added handler's options.BinaryName" },
+	{ "runtime_type", SCN_T_STR, 0, NULL, NULL, "patch: the added handler's runtime_type (default io.containerd.runc.v2)" },
+	{ "remove_handler", SCN_T_STR, 0, NULL, NULL, "patch: remove runtime handler NAME" },
+	{ "set", SCN_T_STRMAP, 0, NULL, NULL, "patch: dotted TOML key = value (true/false and integers unquoted)" },
+	{ "drift", SCN_T_BOOL, 0, NULL, NULL, "doctor: fail unless drift is present (true) or absent (false)" },
 	{ 0 },
 };
+static const char *const r_config[] = { "path", "backup", "drift", "restart_needed", "verdict", NULL };
 
 static const scn_field a_fiu[] = {
 	{ "action", SCN_T_ENUM, REQ, v_fiu_actions, NULL, "enable, disable" },
-	{ "point", SCN_T_STR, 0, NULL, NULL, "libfiu point, e.g. posix/io/rw/write" },
+	{ "point", SCN_T_STR, 0, NULL, NULL, "libfiu point, e.g. critic/posix/clone or posix/io/rw/write" },
+	{ "errno", SCN_T_STR, 0, NULL, NULL, "enable: errno the failing call sets (EAGAIN or a number; default EIO)" },
+	{ "mode", SCN_T_ENUM, 0, v_fiu_modes, NULL, "enable: always (default), probability, nth" },
 	{ "probability", SCN_T_NUM, 0, NULL, NULL, "fail at random with this probability" },
-	{ "failnum", SCN_T_INT, 0, NULL, NULL, "the value the failing call returns" },
-	{ "failinfo", SCN_T_STR, 0, NULL, NULL, "errno it sets (EIO or a number)" },
+	{ "nth", SCN_T_INT, POS, NULL, NULL, "mode nth: only the nth matching call fails" },
+	{ "after", SCN_T_INT, 0, NULL, NULL, "let the first N matching calls through (critic/posix points)" },
+	{ "path", SCN_T_STR, 0, NULL, NULL, "only calls on paths under this prefix (critic/posix points)" },
+	{ "failnum", SCN_T_INT, 0, NULL, NULL, "the value the failing call returns (< 0; default -1)" },
+	{ "failinfo", SCN_T_STR, 0, NULL, NULL, "errno, as libfiu calls it (same as errno:)" },
+	{ "all", SCN_T_BOOL, 0, NULL, NULL, "disable: every fault (the default without point:)" },
+	{ "spec", SCN_T_STR, 0, NULL, NULL, "the wrapper's spec file (default: the lab's)" },
 	{ 0 },
 };
+static const char *const r_fiu[] = { "spec", "injected", NULL };
 
 static const scn_field a_kubelet[] = {
 	{ "action", SCN_T_ENUM, REQ, v_kubelet_actions, NULL, "what the operator does (systemctl start|stop|restart)" },
@@ -2282,9 +2573,10 @@ static const scn_kind kinds[] = {
 	{ "proxy", "a proxy between critic and the runtime (CRI steps use it with via: proxy)", 0, a_proxy, "action",
 	  r_proxy, check_proxy, run_proxy, "fault/proxy.h" },
 	{ "fs", "file system faults under the runtime's state", DIS, a_fs, "action", NULL, NULL, NULL, "fault/fs.h" },
-	{ "config", "patch, restore or check the runtime's config", DIS, a_config, "action", NULL, check_config, NULL,
+	{ "config", "patch, restore or check the runtime's config", DIS, a_config, "action", r_config, check_config, run_config,
 	  "fault/config.h" },
-	{ "fiu", "libfiu fault points in the runtime", DIS, a_fiu, "action", NULL, check_fiu, NULL, "fault/fiu.h" },
+	{ "fiu", "libfiu fault points in the runtime", DIS, a_fiu, "action", r_fiu, check_fiu, run_fiu,
+	  "fault/fiu.h" },
 	/* the kubelet model, waits and checks */
 	{ "kubelet", "the operator starts, stops or restarts the modelled kubelet", SCN_K_KUBELET, a_kubelet, "action",
 	  r_kubelet, NULL, run_kubelet, "harness/kube.h" },

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "cri.h"
+#include "fault/config.h"
+#include "fault/fiu.h"
 #include "lab.h"
 #include "rtctl.h"
 #include "scenarios/scn.h"
@@ -405,6 +407,50 @@ static void test_refs(void)
 	free(out);
 }
 
+/* config and fiu steps: action-specific keys and errno names are checked. */
+static void test_fault_step_checks(void)
+{
+	static const char text[] = "name: t\n"
+				   "description: d\n"
+				   "needs: [disruptive]\n"
+				   "steps:\n"
+				   "  - config: {action: patch, binary: /usr/bin/crun, set: {a.b: c}}\n"
+				   "  - config: {action: restore, drift: true}\n"
+				   "  - config: {action: patch}\n"
+				   "  - fiu: {action: enable, point: critic/posix/clone, errno: EWHATEVER}\n"
+				   "  - fiu: {action: disable, errno: EIO}\n"
+				   "  - fiu: {action: enable, point: critic/posix/clone, mode: nth}\n"
+				   "  - config: {action: patch, add_handler: x, binary: /bin/x}\n"
+				   "  - config: {action: doctor, drift: false}\n"
+				   "  - fiu: {action: enable, point: critic/posix/clone, errno: EAGAIN}\n"
+				   "  - fiu: {action: disable, all: true}\n";
+	static const char *const want[] = {
+		"5:37: 'binary' goes with 'add_handler'",
+		"6:31: 'drift' goes with action doctor, not restore",
+		"7:13: action patch needs 'set', 'add_handler' or 'remove_handler'",
+		"8:61: errno 'EWHATEVER' is not an errno name (EAGAIN, EIO, …) or number",
+		"9:28: 'errno' goes with action enable, not disable",
+		"10:10: action enable needs 'nth'",
+	};
+	scn_diags d = { 0 };
+	scn_file *f = NULL;
+	CU_ASSERT_EQUAL_FATAL(scn_parse_string("mem.yaml", text, strlen(text), &f, &d), 0);
+	scn_check(f, &d);
+	CU_ASSERT_EQUAL(d.n, ARRAY_SIZE(want));
+	for (size_t i = 0; i < d.n; i++) {
+		char got[600];
+		snprintf(got, sizeof got, "%d:%d: %s", d.v[i].pos.line, d.v[i].pos.col, d.v[i].msg);
+		bool found = false;
+		for (size_t j = 0; j < ARRAY_SIZE(want); j++)
+			found = found || !strcmp(got, want[j]);
+		if (!found)
+			printf("\n    unexpected: %s", got);
+		CU_ASSERT(found);
+	}
+	scn_diags_free(&d);
+	scn_file_free(f);
+}
+
 /* ------------------------------------------------------------ the table and the library */
 
 static void test_kinds_table(void)
@@ -429,7 +475,7 @@ static void test_kinds_table(void)
 			CU_ASSERT(found);
 		}
 		/* CRI kinds and faults that exist now are wired */
-		bool placeholder = !strcmp(k[i].name, "fs") || !strcmp(k[i].name, "config") || !strcmp(k[i].name, "fiu");
+		bool placeholder = !strcmp(k[i].name, "fs");
 		CU_ASSERT_EQUAL(k[i].run == NULL, placeholder);
 		char head[96];
 		snprintf(head, sizeof head, "\n%s — ", k[i].name);
@@ -544,6 +590,7 @@ void tests_register_scenarios(void)
 	CU_add_test(s, "durations: Go's forms, units required", test_durations);
 	CU_add_test(s, "references: found, replaced, escaped, malformed", test_refs);
 	CU_add_test(s, "the step table: shorthands, wiring, placeholders, kinds text", test_kinds_table);
+	CU_add_test(s, "config and fiu steps: action keys, errno names", test_fault_step_checks);
 	CU_add_test(s, "the library checks clean", test_library_checks);
 	CU_add_test(s, "every example of scenarios/README.md checks clean", test_readme_examples);
 }
@@ -636,6 +683,8 @@ static void run_library_file(const char *base)
 
 static void test_lib_01(void) { run_library_file("01-runtime-sigkill.yaml"); }
 static void test_lib_02(void) { run_library_file("02-kubelet-crashloop.yaml"); }
+static void test_lib_04(void) { run_library_file("04-restart-trap.yaml"); }
+static void test_lib_07(void) { run_library_file("07-libfiu-create.yaml"); }
 static void test_lib_05(void) { run_library_file("05-runtime-hung.yaml"); }
 static void test_lib_06(void) { run_library_file("06-socket-removed.yaml"); }
 static void test_lib_09(void) { run_library_file("09-proxy-faults.yaml"); }
@@ -680,6 +729,48 @@ static int pods_of_run(const char *run_id)
 	cri_free(resp);
 	cri_close(c);
 	return n;
+}
+
+/* A scenario that fails with its config patched and a libfiu fault on,
+ * and no finally: the executor restores config.toml byte for byte (no
+ * backup left) and disables the fault. */
+static void test_fault_repaired(void)
+{
+	CU_ASSERT_FATAL(lab_ok);
+	lab_info info;
+	lab_status(lab_dir, &info, NULL);
+	char *before = NULL;
+	size_t blen = 0;
+	crit_err e;
+	CU_ASSERT_EQUAL_FATAL(util_read_file(info.config, &before, &blen, &e), 0);
+	scn_file *f = from_text("name: left-patched\n"
+				"description: d\n"
+				"needs: [disruptive, lab]\n"
+				"steps:\n"
+				"  - config: {action: patch, add_handler: left-behind, binary: /usr/bin/crun}\n"
+				"  - fiu: {action: enable, point: critic/posix/mkdir, errno: ENOSPC}\n"
+				"  - version: {}\n"
+				"    expect: {code: UNAVAILABLE}\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	scn_result r;
+	char *report = NULL;
+	CU_ASSERT_EQUAL(run_on_lab(f, NULL, true, &r, &report), 0);
+	CU_ASSERT_EQUAL(r.verdict, SCN_FAIL);
+	CU_ASSERT(report && strstr(report, "the config patch was still in place: restored from its backup"));
+	CU_ASSERT(report && strstr(report, "libfiu faults were still enabled: disabled them all"));
+	char *after = NULL;
+	size_t alen = 0;
+	CU_ASSERT_EQUAL(util_read_file(info.config, &after, &alen, &e), 0);
+	CU_ASSERT(after && alen == blen && !memcmp(before, after, blen));
+	CU_ASSERT_EQUAL(fault_cfg_find_backups(info.config, NULL, 0), 0);
+	char *spec = NULL;
+	CU_ASSERT_EQUAL(fault_fiu_spec_text(lab_dir, &spec, &e), 0);
+	CU_ASSERT(spec && !strstr(spec, "critic/posix/mkdir"));
+	free(spec);
+	free(after);
+	free(before);
+	free(report);
+	scn_file_free(f);
 }
 
 /* A failing expectation: the steps go on after it, a failing step stops
@@ -796,11 +887,14 @@ void tests_register_scenarios_lab(void)
 	CU_pSuite s = CU_add_suite("integration/scenarios", lab_init, lab_cleanup);
 	CU_add_test(s, "01 runtime SIGKILLed with running pods", test_lib_01);
 	CU_add_test(s, "02 kubelet crash loop while the runtime is down", test_lib_02);
+	CU_add_test(s, "04 config.toml gains a handler without a restart; SIGHUP", test_lib_04);
 	CU_add_test(s, "05 hung runtime (SIGSTOP)", test_lib_05);
 	CU_add_test(s, "06 socket file removed", test_lib_06);
+	CU_add_test(s, "07 libfiu: crun's clone() fails at container start", test_lib_07);
 	CU_add_test(s, "09 slow, blackholed, reset connections (proxy)", test_lib_09);
 	CU_add_test(s, "10 runtime killed during RunPodSandbox", test_lib_10);
 	CU_add_test(s, "a failing step stops the steps; finally and the sweep run", test_failure_and_sweep);
+	CU_add_test(s, "a config patch and a libfiu fault left behind are undone", test_fault_repaired);
 	CU_add_test(s, "an interrupt stops the steps and runs finally", test_interrupt);
 	CU_add_test(s, "disruptive scenarios refuse an endpoint that is not the lab", test_disruptive_refused);
 }
