@@ -201,24 +201,52 @@ int util_rm_rf(const char *path, crit_err *e)
 	return rm_rf_at(AT_FDCWD, buf, e, path);
 }
 
-bool util_pid_alive(pid_t pid)
+/* The state letter of /proc/PATH/stat ('?' when unreadable). */
+static char proc_state(const char *path)
 {
-	if (pid <= 0)
-		return false;
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	char buf[512];
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return false;
+		return '?';
 	size_t n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* The state letter follows the last ')' (the command may hold parens). */
 	char *rp = strrchr(buf, ')');
-	if (!rp || rp[1] != ' ')
+	return rp && rp[1] == ' ' ? rp[2] : '?';
+}
+
+static bool state_dead(char st)
+{
+	return st == 'Z' || st == 'X' || st == 'x' || st == '?';
+}
+
+bool util_pid_alive(pid_t pid)
+{
+	if (pid <= 0)
 		return false;
-	char state = rp[2];
-	return state != 'Z' && state != 'X' && state != 'x';
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (!state_dead(proc_state(path)))
+		return true;
+	/* A thread group leader shows Z as soon as it exits, while its other
+	 * threads may still be running and holding its files (a Go runtime's
+	 * listening socket, say): alive until every thread is gone. */
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	bool alive = false;
+	struct dirent *de;
+	while (!alive && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char tpath[320];
+		snprintf(tpath, sizeof tpath, "/proc/%d/task/%s/stat", (int)pid, de->d_name);
+		alive = !state_dead(proc_state(tpath));
+	}
+	closedir(d);
+	return alive;
 }
 
 bool util_wait_pid_dead(pid_t pid, int timeout_ms)
