@@ -1,6 +1,7 @@
 /* doctor: one line per node health fact for a CRI endpoint (OK, WARN, FAIL), from the socket
  * and CRI replies, the runtime's profile, its config file against what it runs with, and CNI. */
 #include "doctor.h"
+#include "probe.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -101,44 +102,10 @@ static bool has_name(char **list, size_t n, const char *name)
  * needed), then stop and remove it. */
 static int probe_handler(cri_conn *c, const char *handler, int timeout_ms, crit_err *e)
 {
-	char name[96], uid[128];
-	snprintf(name, sizeof name, "critic-doctor-probe-%.60s", handler);
-	snprintf(uid, sizeof uid, "critic-doctor-%d-%lld", (int)getpid(), (long long)util_now_us());
-	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	md.name = name;
-	md.uid = uid;
-	md.namespace_ = "critic";
-	Runtime__V1__PodSandboxConfig__LabelsEntry l_owner = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
-	Runtime__V1__PodSandboxConfig__LabelsEntry l_test = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
-	l_owner.key = TST_LABEL_OWNER;
-	l_owner.value = "critic";
-	l_test.key = TST_LABEL_TEST;
-	l_test.value = "doctor-probe";
-	Runtime__V1__PodSandboxConfig__LabelsEntry *labels[] = { &l_owner, &l_test };
-	Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
-	ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
-	Runtime__V1__LinuxSandboxSecurityContext sc;
-	runtime__v1__linux_sandbox_security_context__init(&sc);
-	sc.namespace_options = &ns;
-	Runtime__V1__LinuxPodSandboxConfig lx = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	lx.security_context = &sc;
-	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	cfg.metadata = &md;
-	cfg.labels = labels;
-	cfg.n_labels = ARRAY_SIZE(labels);
-	cfg.linux_ = &lx;
-	Runtime__V1__RunPodSandboxRequest rreq = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RunPodSandboxResponse *rresp = NULL;
-	rreq.config = &cfg;
-	rreq.runtime_handler = (char *)handler;
-	int rc = CRI_CALL_T(c, RunPodSandbox, &rreq, &rresp, 2 * timeout_ms, e);
+	char id[128];
+	int rc = probe_sandbox_run(c, "critic-doctor-probe", "doctor-probe", handler, timeout_ms, id, sizeof id, e);
 	if (rc < 0)
 		return rc;
-	cleanup_free char *id = strdup(rresp->pod_sandbox_id ? rresp->pod_sandbox_id : "");
-	cri_free(rresp);
-	if (!id)
-		return err_set(e, -ENOMEM, "out of memory");
 	Runtime__V1__StopPodSandboxRequest sreq = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
 	Runtime__V1__StopPodSandboxResponse *sresp = NULL;
 	sreq.pod_sandbox_id = id;

@@ -1,6 +1,7 @@
 /* kube: the kubelet model. Each default below names the kubelet (or node
  * controller, or packaging) source it comes from; see kube.h for the story. */
 #include "kube.h"
+#include "probe.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1278,47 +1279,13 @@ static int cri_relist_probe(void *arg, int64_t dl, crit_err *e)
 static int cri_canary_probe(void *arg, int64_t dl, crit_err *e)
 {
 	cri_conn *c = arg;
-	static unsigned seq;
-	char name[64], uid[96];
-	bfmt(name, sizeof name, "critic-kube-canary-%u", ++seq);
-	bfmt(uid, sizeof uid, "critic-kube-canary-%d-%u-%lld", (int)getpid(), seq, (long long)util_now_ms());
-
-	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	md.name = name;
-	md.uid = uid;
-	md.namespace_ = "critic";
-	Runtime__V1__PodSandboxConfig__LabelsEntry l_owner = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
-	Runtime__V1__PodSandboxConfig__LabelsEntry l_test = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
-	l_owner.key = TST_LABEL_OWNER;
-	l_owner.value = "critic";
-	l_test.key = TST_LABEL_TEST;
-	l_test.value = "kube-canary";
-	Runtime__V1__PodSandboxConfig__LabelsEntry *labels[] = { &l_owner, &l_test };
-	Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
-	ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
-	Runtime__V1__LinuxSandboxSecurityContext sc;
-	runtime__v1__linux_sandbox_security_context__init(&sc); /* the INIT macro names a deprecated field */
-	sc.namespace_options = &ns;
-	Runtime__V1__LinuxPodSandboxConfig lx = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	lx.security_context = &sc;
-	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	cfg.metadata = &md;
-	/* no hostname: in the node's UTS namespace runc refuses to set one */
-	cfg.n_labels = ARRAY_SIZE(labels);
-	cfg.labels = labels;
-	cfg.linux_ = &lx;
-
-	Runtime__V1__RunPodSandboxRequest rreq = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RunPodSandboxResponse *rresp = NULL;
-	rreq.config = &cfg;
-	int rc = CRI_CALL_T(c, RunPodSandbox, &rreq, &rresp, tmo(2 * dl), e);
+	char sid[128];
+	int rc = probe_sandbox_run(c, "critic-kube-canary", "kube-canary", NULL, tmo(dl), sid, sizeof sid, e);
 	if (rc < 0) {
 		err_wrap(e, "canary sandbox");
 		return rc;
 	}
-	char *id = strdup(rresp->pod_sandbox_id ? rresp->pod_sandbox_id : "");
-	cri_free(rresp);
+	char *id = strdup(sid);
 	if (!id)
 		return err_set(e, -ENOMEM, "canary sandbox: out of memory");
 

@@ -20,6 +20,7 @@
 #include "lab.h"
 #include "profile.h"
 #include "rtctl.h"
+#include "probe.h"
 #include "tests.h"
 #include "tst.h"
 #include "util.h"
@@ -182,44 +183,7 @@ static int suite_cleanup(void)
  * failure, e filled). */
 static int run_pod(cri_conn *c, const char *handler, char *id, size_t len, crit_err *e)
 {
-	static unsigned seq;
-	char name[64], uid[96];
-	snprintf(name, sizeof name, "critic-config-%u", ++seq);
-	snprintf(uid, sizeof uid, "critic-config-%d-%u", (int)getpid(), seq);
-	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	md.name = name;
-	md.uid = uid;
-	md.namespace_ = "critic";
-	Runtime__V1__PodSandboxConfig__LabelsEntry l_owner = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
-	Runtime__V1__PodSandboxConfig__LabelsEntry l_test = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
-	l_owner.key = TST_LABEL_OWNER;
-	l_owner.value = "critic";
-	l_test.key = TST_LABEL_TEST;
-	l_test.value = "config-lab";
-	Runtime__V1__PodSandboxConfig__LabelsEntry *labels[] = { &l_owner, &l_test };
-	Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
-	ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
-	Runtime__V1__LinuxSandboxSecurityContext sc;
-	runtime__v1__linux_sandbox_security_context__init(&sc);
-	sc.namespace_options = &ns;
-	Runtime__V1__LinuxPodSandboxConfig lx = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	lx.security_context = &sc;
-	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	cfg.metadata = &md;
-	cfg.labels = labels;
-	cfg.n_labels = ARRAY_SIZE(labels);
-	cfg.linux_ = &lx;
-	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RunPodSandboxResponse *resp = NULL;
-	req.config = &cfg;
-	req.runtime_handler = (char *)handler;
-	id[0] = '\0';
-	int rc = CRI_CALL_T(c, RunPodSandbox, &req, &resp, 60000, e);
-	if (rc == 0)
-		snprintf(id, len, "%s", resp->pod_sandbox_id);
-	cri_free(resp);
-	return rc;
+	return probe_sandbox_run(c, "critic-config", "config-lab", handler, 30000, id, len, e);
 }
 
 static void remove_pod(cri_conn *c, const char *id)
