@@ -13,6 +13,7 @@
 
 #include "cri.h"
 #include "bench/bench.h"
+#include "certify.h"
 #include "cleanup.h"
 #include "doctor.h"
 #include "fault/fiu.h"
@@ -115,6 +116,13 @@ static const struct {
 	  "and a pod's cost grow with the pod count; --overhead measures critic's own\n"
 	  "and the proxy's cost per call; --faults (lab only) times how fast a killed\n"
 	  "containerd is noticed and ready again. Everything it creates is removed." },
+	{ "certify", "critic certify --profile conformance|resilience|full --out DIR | --verify DIR",
+	  "A certification run written as a bundle: junit.xml, report.json and\n"
+	  "report.html, the environment (runtime, OCI runtime, kernel, cgroups,\n"
+	  "config.toml sha256, the exact command), a verdict line and a sha256\n"
+	  "manifest. Profiles are data (profiles/*.yaml): tests, scenarios and the\n"
+	  "skips they accept. --verify DIR checks a bundle against its manifest.\n"
+	  "Run `critic certify --help` for its options." },
 	{ "help", "critic help [COMMAND]", "Show help for a command." },
 };
 
@@ -128,6 +136,7 @@ static const struct {
 	{ "doctor", doctor_cli_main },   { "cleanup", cleanup_cli_main },
 	{ "scenario", scenario_cli_main }, { "fs", fs_cli_main },
 	{ "fiu", fiu_cli_main },
+	{ "certify", certify_cli_main },
 };
 
 /* Global options that take a value, for finding the command word. */

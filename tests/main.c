@@ -3,6 +3,7 @@
 #include <CUnit/Basic.h>
 #include <fiu.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,16 @@ const char *tests_lab_dir(void)
 int main(int argc, char **argv)
 {
 	int unit_only = 0;
+	const char *only = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--unit"))
 			unit_only = 1;
+		else if (!strcmp(argv[i], "--suite") && i + 1 < argc)
+			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--unit]\n  --unit  run only the tests that need no runtime\n", argv[0]);
+			fprintf(stderr, "usage: %s [--unit] [--suite TEXT]\n"
+					"  --unit        run only the tests that need no runtime\n"
+					"  --suite TEXT  run only the suites whose name contains TEXT\n", argv[0]);
 			return 2;
 		}
 	}
@@ -56,6 +62,8 @@ int main(int argc, char **argv)
 		tests_register_guard();
 	if (tests_register_bad_input)
 		tests_register_bad_input();
+	if (tests_register_certify)
+		tests_register_certify();
 	if (!unit_only) {
 		tests_register_lab();
 		if (tests_register_safety_lab)
@@ -74,6 +82,23 @@ int main(int argc, char **argv)
 			tests_register_fault_fs();
 		if (tests_register_reports_lab)
 			tests_register_reports_lab();
+		if (tests_register_certify_lab)
+			tests_register_certify_lab();
+	}
+	if (only) {
+		/* Leave out the other suites; they show as inactive in the summary. */
+		CU_set_fail_on_inactive(CU_FALSE);
+		unsigned matched = 0;
+		for (CU_pSuite s = CU_get_registry()->pSuite; s; s = s->pNext) {
+			bool hit = strstr(s->pName, only) != NULL;
+			CU_set_suite_active(s, hit ? CU_TRUE : CU_FALSE);
+			matched += hit;
+		}
+		if (!matched) {
+			fprintf(stderr, "%s: no suite name contains '%s'\n", argv[0], only);
+			CU_cleanup_registry();
+			return 2;
+		}
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

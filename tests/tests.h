@@ -32,6 +32,8 @@ TESTS_HOOK void tests_register_guard(void);         /* unit: kubelet guard over 
 TESTS_HOOK void tests_register_bad_input(void);     /* unit: bad endpoints, configs, flags, replies */
 TESTS_HOOK void tests_register_safety_lab(void);    /* integration: critic cleanup, guard, registry down */
 TESTS_HOOK void tests_register_interrupt(void);     /* integration: critic run stopped by SIGINT */
+TESTS_HOOK void tests_register_certify(void);       /* unit: profiles, judging, manifest */
+TESTS_HOOK void tests_register_certify_lab(void);   /* integration: critic certify on the lab */
 
 /* What a lab left behind (tests/labcheck.c): live processes and mounts that
  * name dir, each printed; mounts is -1 when mountinfo cannot be read. */
