@@ -1,11 +1,11 @@
 # critic — build, test and run.  `make help` lists the targets.
 CC      ?= cc
-PKGS    := grpc libprotobuf-c yaml-0.1 cunit json-c libcrypto
+PKGS    := grpc libprotobuf-c yaml-0.1 cunit json-c libcrypto libwebsockets
 DEBS    := build-essential pkg-config valgrind clang libclang-rt-14-dev protobuf-c-compiler libprotobuf-c-dev libgrpc-dev \
            libyaml-dev libcunit1-dev libjson-c-dev libssl-dev libfiu-dev fiu-utils \
            containerd runc crun containernetworking-plugins docker-registry \
            umoci skopeo busybox-static iproute2 iptables e2fsprogs util-linux procps \
-           libxml2-utils
+           libxml2-utils libwebsockets-dev
 
 BUILD   ?= build
 BIN     ?= bin

@@ -62,14 +62,32 @@ int main(int argc, char **argv)
 		tests_register_guard();
 	if (tests_register_bad_input)
 		tests_register_bad_input();
+	if (tests_register_leaks)
+		tests_register_leaks();
 	if (tests_register_certify)
 		tests_register_certify();
+	if (tests_register_images)
+		tests_register_images();
+	if (tests_register_wsstream)
+		tests_register_wsstream();
+	if (tests_register_events)
+		tests_register_events();
+	if (tests_register_nodecaps)
+		tests_register_nodecaps();
 	if (!unit_only) {
 		tests_register_lab();
 		if (tests_register_safety_lab)
 			tests_register_safety_lab();
 		if (tests_register_interrupt)
 			tests_register_interrupt();
+		if (tests_register_parallel)
+			tests_register_parallel();
+		if (tests_register_scn_interrupt)
+			tests_register_scn_interrupt();
+		if (tests_register_leaks_lab)
+			tests_register_leaks_lab();
+		if (tests_register_images_lab)
+			tests_register_images_lab();
 		if (tests_register_fault_process)
 			tests_register_fault_process();
 		if (tests_register_fiu_lab)

@@ -32,8 +32,17 @@ TESTS_HOOK void tests_register_guard(void);         /* unit: kubelet guard over 
 TESTS_HOOK void tests_register_bad_input(void);     /* unit: bad endpoints, configs, flags, replies */
 TESTS_HOOK void tests_register_safety_lab(void);    /* integration: critic cleanup, guard, registry down */
 TESTS_HOOK void tests_register_interrupt(void);     /* integration: critic run stopped by SIGINT */
-TESTS_HOOK void tests_register_certify(void);       /* unit: profiles, judging, manifest */
+TESTS_HOOK void tests_register_parallel(void);      /* integration: critic run --parallel, serial tests, SIGINT */
+TESTS_HOOK void tests_register_scn_interrupt(void); /* integration: a fault scenario stopped by SIGINT */
+TESTS_HOOK void tests_register_leaks(void);         /* unit: leak checker on a fake node; a report cut by SIGINT */
+TESTS_HOOK void tests_register_leaks_lab(void);     /* integration: lab up interrupted, kubelet guard refusals, leaks */
+TESTS_HOOK void tests_register_certify(void);       /* unit: profiles, judging, manifest, sonobuoy */
 TESTS_HOOK void tests_register_certify_lab(void);   /* integration: critic certify on the lab */
+TESTS_HOOK void tests_register_images(void);        /* unit: registry prefixes, images files, pull advice */
+TESTS_HOOK void tests_register_images_lab(void);    /* integration: images serve + a hand-started containerd */
+TESTS_HOOK void tests_register_wsstream(void);      /* unit: streaming WebSocket client vs a scripted server */
+TESTS_HOOK void tests_register_events(void);        /* unit: the event-order check of suites/events.c */
+TESTS_HOOK void tests_register_nodecaps(void);      /* unit: node feature probes over fake /proc and /sys */
 
 /* What a lab left behind (tests/labcheck.c): live processes and mounts that
  * name dir, each printed; mounts is -1 when mountinfo cannot be read. */
