@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,7 +37,9 @@ static void usage(void)
 	      "  fork N                    start N sleeping children, report how many worked\n"
 	      "  zombie                    leave one unreaped child, sleep forever\n"
 	      "  lines N [stderr]          print N numbered lines (to stderr if asked)\n"
-	      "  http PORT [TEXT]          answer every HTTP request with TEXT\n",
+	      "  http PORT [TEXT]          answer every HTTP request with TEXT\n"
+	      "  syscall personality|sethostname NAME\n"
+	      "                            make the call; print 'ok' or 'errno=NAME'\n",
 	      stderr);
 }
 
@@ -195,6 +198,31 @@ static int cmd_http(int port, const char *text)
 	}
 }
 
+/* One system call a seccomp test cares about; the result on stdout, exit
+ * 0 if it worked. personality(ADDR_NO_RANDOMIZE) is one the usual default
+ * profiles refuse while the kernel allows it. */
+static int cmd_syscall(const char *name, const char *arg)
+{
+	long rc;
+	if (!strcmp(name, "personality"))
+		rc = syscall(SYS_personality, 0x0040000UL);
+	else if (!strcmp(name, "sethostname") && arg)
+		rc = sethostname(arg, strlen(arg));
+	else
+		return 2;
+	if (rc >= 0) {
+		puts("ok");
+		return 0;
+	}
+	int err = errno;
+	const char *en = strerrorname_np(err);
+	if (en)
+		printf("errno=%s\n", en);
+	else
+		printf("errno=%d\n", err);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -229,6 +257,8 @@ int main(int argc, char **argv)
 		return cmd_lines(atol(a1), argc > 3 && !strcmp(argv[3], "stderr"));
 	if (!strcmp(cmd, "http") && a1)
 		return cmd_http(atoi(a1), argc > 3 ? argv[3] : "critic");
+	if (!strcmp(cmd, "syscall") && a1)
+		return cmd_syscall(a1, argc > 3 ? argv[3] : NULL);
 	usage();
 	return 2;
 }
