@@ -436,3 +436,26 @@ void guard_describe(const guard_report *r, char *buf, size_t len)
 		buf[sb.len - 1] = '\0';
 	sb_free(&sb);
 }
+
+int guard_refuse_disruptive(const char *endpoint, bool force, const char *what, int timeout_ms, FILE *warn,
+			    crit_err *e)
+{
+	guard_report r;
+	crit_err ge;
+	err_clear(&ge);
+	if (guard_check(endpoint, timeout_ms, &r, &ge) < 0 || !guard_kubelet_live(&r))
+		return 0; /* bad input is for the command itself to report */
+	char facts[4096];
+	guard_describe(&r, facts, sizeof facts);
+	if (force) {
+		if (warn)
+			fprintf(warn, "critic: warning: %s goes on with a live kubelet on %s (" GUARD_FORCE_FLAG "):\n%s\n",
+				what, endpoint, facts);
+		return 0;
+	}
+	return err_set(e, -EPERM,
+		       "%s: refused: a live kubelet uses %s:\n%s\n"
+		       "A kubelet garbage-collects pods it does not know, and a disruptive fault breaks the node it "
+		       "manages. Drain the node and stop its kubelet, or pass " GUARD_FORCE_FLAG " to do it anyway.",
+		       what, endpoint, facts);
+}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "cri.h"
@@ -74,5 +75,16 @@ bool guard_kubelet_live(const guard_report *r);
  *  (--container-runtime-endpoint names it)\n3 pods with kubelet labels, e.g.
  *  kube-system/coredns-1 (4f2a…)". Empty when nothing was found. */
 void guard_describe(const guard_report *r, char *buf, size_t len);
+
+/* The flag that lets disruptive work go on beside a live kubelet. */
+#define GUARD_FORCE_FLAG "--force-with-kubelet"
+
+/* For disruptive work (what: "critic fs readonly") on endpoint: guard_check
+ * with timeout_ms; when a kubelet uses the endpoint, -EPERM with the
+ * evidence (kubelet pids, pods with its labels) and GUARD_FORCE_FLAG in e,
+ * unless force (then a warning on warn, may be NULL, and 0). 0 as well when
+ * nothing was found or the check itself could not run. */
+int guard_refuse_disruptive(const char *endpoint, bool force, const char *what, int timeout_ms, FILE *warn,
+			    crit_err *e);
 
 #endif
