@@ -75,6 +75,7 @@ struct fault_cfg_doc {
 	char eol[3];
 	int version;
 	char cri[64];
+	size_t eol_added;  /* an insert gave the unterminated last line its eol at offset eol_added - 1 (0 = none) */
 };
 
 /* ------------------------------------------------------------ small helpers */
@@ -1504,6 +1505,7 @@ static int doc_splice(fault_cfg_doc *d, size_t a, size_t b, const char *ins, siz
 		free(text);
 		return err_set(e, -EIO, "%s: the edit would not parse (a critic bug): %s", d->name, pe.msg);
 	}
+	d->eol_added = 0; /* any edit ends what an add's undo may assume */
 	return 0;
 }
 
@@ -1512,11 +1514,16 @@ static int doc_insert(fault_cfg_doc *d, size_t at, const strbuf *sb, crit_err *e
 {
 	strbuf ins = { 0 };
 	sb_append(&ins, "", 0);
-	if (at == d->len && d->len > 0 && d->text[d->len - 1] != '\n')
+	size_t added = 0;
+	if (at == d->len && d->len > 0 && d->text[d->len - 1] != '\n') {
 		sb_printf(&ins, "%s", d->eol);
+		added = at + 1;
+	}
 	sb_append(&ins, sb->buf, sb->len);
 	int rc = doc_splice(d, at, at, ins.buf, ins.len, e);
 	sb_free(&ins);
+	if (rc == 0 && added)
+		d->eol_added = added;
 	return rc;
 }
 
@@ -1656,6 +1663,12 @@ int fault_cfg_doc_remove_handler(fault_cfg_doc *d, const char *name, crit_err *e
 			at = sp[i].b;
 	}
 	sb_append(&sb, d->text + at, d->len - at);
+	/* the removal reaches the end of the file, and the line end an add gave
+	 * the file's unterminated last line is now the end again: drop it, so
+	 * that remove undoes add byte for byte (found by fuzz_config) */
+	size_t el = strlen(d->eol);
+	if (d->eol_added && at == d->len && sb.len == d->eol_added - 1 + el && !memcmp(sb.buf + sb.len - el, d->eol, el))
+		sb.len -= el;
 	rc = doc_splice(d, 0, d->len, sb.buf, sb.len, e);
 	sb_free(&sb);
 out:
@@ -1714,7 +1727,9 @@ int fault_cfg_doc_set(fault_cfg_doc *d, const char *table, const char *key, cons
 		const line *l = &d->lines[i];
 		if (l->kind != LN_KV || l->path.n != 1 || strcmp(l->path.seg[0], key) != 0)
 			continue;
-		if (t.n ? l->table != h : l->table >= 0)
+		/* h < 0: the table has no header, so it holds no key yet (a root
+		 * key, table -1 too, must not be taken for it: found by fuzz_config) */
+		if (t.n ? h < 0 || l->table != h : l->table >= 0)
 			continue;
 		bool literal = l->v.type == FAULT_CFG_STRING && (l->v.form == '\'' || l->v.form == 'L');
 		if ((rc = fmt_value(&sb, v, literal, e)) < 0)

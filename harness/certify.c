@@ -34,29 +34,7 @@
 
 int cert_profiles_dir(char *dir, size_t len, crit_err *e)
 {
-	const char *env = getenv("CRITIC_PROFILES_DIR");
-	if (env && *env) {
-		if (!util_exists(env))
-			return err_set(e, -ENOENT, "CRITIC_PROFILES_DIR=%s does not exist", env);
-		snprintf(dir, len, "%s", env);
-		return 0;
-	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			char cand[PATH_MAX + 16], real[PATH_MAX];
-			snprintf(cand, sizeof cand, "%s/../profiles", exe);
-			if (realpath(cand, real)) {
-				snprintf(dir, len, "%s", real);
-				return 0;
-			}
-		}
-	}
-	return err_set(e, -ENOENT, "no profiles: neither $CRITIC_PROFILES_DIR nor <critic's dir>/../profiles exists");
+	return util_data_dir("CRITIC_PROFILES_DIR", "profiles", dir, len, e);
 }
 
 void cert_profile_free(cert_profile *p)
@@ -562,9 +540,12 @@ int cert_verify(const char *dir, FILE *f, size_t *n_files, crit_err *e)
 	cleanup_free char *text = NULL;
 	size_t len;
 	int rc = util_read_file(mp, &text, &len, e);
-	if (rc < 0)
-		return err_set(e, rc, "%s: no manifest (%s): not a certification bundle, or it lost its manifest",
-			       dir, e->msg);
+	if (rc < 0) {
+		char why[sizeof e->msg];
+		snprintf(why, sizeof why, "%s", e->msg);
+		return err_set(e, rc, "%s: no manifest (%.400s): not a certification bundle, or it lost its manifest",
+			       dir, why);
+	}
 	char **files, **others;
 	size_t n, n_others;
 	if ((rc = list_files(dir, &files, &n, &others, &n_others, e)) < 0)

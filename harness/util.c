@@ -451,3 +451,30 @@ void sb_free(strbuf *sb)
 	sb->buf = NULL;
 	sb->len = sb->cap = 0;
 }
+
+int util_data_dir(const char *env, const char *sub, char *dir, size_t len, crit_err *e)
+{
+	const char *v = getenv(env);
+	if (v && *v) {
+		if (!util_exists(v))
+			return err_set(e, -ENOENT, "%s=%s does not exist", env, v);
+		snprintf(dir, len, "%s", v);
+		return 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			char cand[PATH_MAX + 64], real[PATH_MAX];
+			snprintf(cand, sizeof cand, "%s/../%s", exe, sub);
+			if (realpath(cand, real)) {
+				snprintf(dir, len, "%s", real);
+				return 0;
+			}
+		}
+	}
+	return err_set(e, -ENOENT, "no %s: neither $%s nor <critic's dir>/../%s exists", sub, env, sub);
+}

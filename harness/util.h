@@ -60,6 +60,11 @@ pid_t util_spawn_daemon(char *const argv[], const char *logpath, crit_err *e);
 /* String helpers. */
 char *util_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool util_has_prefix(const char *s, const char *prefix);
+
+/* A data directory that ships beside critic: $ENV when set (it must exist),
+ * else <directory of critic's binary>/../SUB, resolved. For the scenario
+ * library, the certification profiles. */
+int util_data_dir(const char *env, const char *sub, char *dir, size_t len, crit_err *e);
 /* Append printf output to a growing heap buffer. */
 typedef struct strbuf { char *buf; size_t len, cap; } strbuf;
 void sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

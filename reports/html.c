@@ -1,5 +1,5 @@
-/* rep html: the run as one self-contained page (inline CSS and SVG, no script,
- * nothing fetched), plus the SVG charts, kubelet-model timeline included. */
+/* rep html: the run as one self-contained page (inline CSS and SVG, no script, nothing
+ * fetched): tests, charts, and per fault scenario its story, timeline and step table. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -245,9 +245,9 @@ static const char *state_class(const char *state)
 	return "st-idle";
 }
 
-static void event_title(strbuf *sb, const kube_event *ev)
+static void event_title(strbuf *sb, const kube_event *ev, int64_t shift_ms)
 {
-	sb_printf(sb, "<title>+%.3fs %s ", ev->t_ms / 1000.0, kube_component_name(ev->comp));
+	sb_printf(sb, "<title>+%.3fs %s ", (ev->t_ms + shift_ms) / 1000.0, kube_component_name(ev->comp));
 	esc(sb, ev->state);
 	if (ev->reason[0]) {
 		REP_PUT(sb, " (");
@@ -261,28 +261,37 @@ static void event_title(strbuf *sb, const kube_event *ev)
 	REP_PUT(sb, "</title>");
 }
 
-int rep_svg_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t end_ms, crit_err *e)
+/* The timeline drawer: the model's lanes with their events shifted by
+ * shift_ms; with steps, a lane of the scenario's steps on top and a dashed
+ * line down every lane where a fault step started. */
+static int draw_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t shift_ms, int64_t end_ms,
+			 const rep_scn_step *steps, size_t n_steps, crit_err *e)
 {
 	if (n && !ev)
 		return err_set(e, -EINVAL, "timeline: %zu events but no array", n);
-	const int lw = 90, rw = 20, lane_h = 26, top = 24;
+	const int lw = steps ? 110 : 90, rw = 20, lane_h = 26, top = 24;
 	bool present[KUBE_C_COUNT] = { false };
 	int lane_of[KUBE_C_COUNT], n_lanes = 0;
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned)ev[i].comp >= KUBE_C_COUNT)
 			return err_set(e, -EINVAL, "timeline: event %zu has no such component (%d)", i, (int)ev[i].comp);
 		present[ev[i].comp] = true;
-		if (ev[i].t_ms > end_ms)
-			end_ms = ev[i].t_ms;
+		if (ev[i].t_ms + shift_ms > end_ms)
+			end_ms = ev[i].t_ms + shift_ms;
 	}
+	for (size_t i = 0; i < n_steps; i++)
+		if (steps[i].start_ms + steps[i].dur_ms > end_ms)
+			end_ms = steps[i].start_ms + steps[i].dur_ms;
 	if (end_ms <= 0)
 		end_ms = 1;
+	int first_lane = steps ? 1 : 0;
+	n_lanes = first_lane;
 	for (int c = 0; c < KUBE_C_COUNT; c++)
 		lane_of[c] = present[c] ? n_lanes++ : -1;
 	int bw = SVG_W - lw - rw, h = top + n_lanes * lane_h + 6;
 	sb_printf(sb, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart timeline\" width=\"%d\" height=\"%d\" "
-		      "viewBox=\"0 0 %d %d\" role=\"img\"><title>Kubelet model timeline</title>\n",
-		  SVG_W, h, SVG_W, h);
+		      "viewBox=\"0 0 %d %d\" role=\"img\"><title>%s</title>\n",
+		  SVG_W, h, SVG_W, h, steps ? "Scenario timeline: its steps and what the kubelet model saw" : "Kubelet model timeline");
 	/* Ticks at 1, 2 or 5 times a power of ten, ten at most. */
 	double step = nice_ceil(end_ms / 10.0);
 	for (double t = 0; t <= end_ms + 0.5; t += step) {
@@ -291,6 +300,36 @@ int rep_svg_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t end_ms,
 		sb_printf(sb, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, top - 4, x, h - 4);
 		sb_printf(sb, "<text class=\"axis\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">+%s</text>\n", x, top - 10,
 			  kube_duration_str((int64_t)t, d, sizeof d));
+	}
+	if (steps) {
+		sb_printf(sb, "<g class=\"lane steps\"><text class=\"name\" x=\"%d\" y=\"%d\" text-anchor=\"end\">"
+			      "scenario steps</text><rect class=\"lane-bg\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>",
+			  lw - 8, top + 17, lw, top + 3, bw, lane_h - 6);
+		for (size_t i = 0; i < n_steps; i++) {
+			const rep_scn_step *st = &steps[i];
+			double x0 = lw + bw * (double)st->start_ms / (double)end_ms;
+			double w = bw * (double)st->dur_ms / (double)end_ms;
+			const char *cls = !strcmp(st->verdict, "FAIL") ? "step-fail" : st->fault ? "step-fault" : "step-ok";
+			sb_printf(sb, "<rect class=\"step %s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\">"
+				      "<title>step %d, +%.3fs for %.3fs: ",
+				  cls, x0, top + 3, w < 2 ? 2 : w, lane_h - 6, st->index, st->start_ms / 1000.0, st->dur_ms / 1000.0);
+			esc(sb, st->desc ? st->desc : st->kind);
+			sb_printf(sb, " (%s)</title></rect>", st->verdict);
+		}
+		REP_PUT(sb, "</g>\n");
+		/* When each fault hit: a flag on the steps lane, a dashed line below. */
+		for (size_t i = 0; i < n_steps; i++) {
+			const rep_scn_step *st = &steps[i];
+			if (!st->fault)
+				continue;
+			double x = lw + bw * (double)st->start_ms / (double)end_ms;
+			sb_printf(sb, "<g class=\"fault\"><line class=\"fault-line\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+				      "y2=\"%d\"/><path class=\"fault-flag\" d=\"M%.1f %d v-10 h9 l-3 3 l3 3 h-9 z\"><title>"
+				      "fault at +%.3fs: ",
+				  x, top + 3, x, h - 4, x, top + 13, st->start_ms / 1000.0);
+			esc(sb, st->desc ? st->desc : st->kind);
+			REP_PUT(sb, "</title></path></g>\n");
+		}
 	}
 	for (int c = 0; c < KUBE_C_COUNT; c++) {
 		if (lane_of[c] < 0)
@@ -307,14 +346,14 @@ int rep_svg_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t end_ms,
 			int64_t t1 = end_ms;
 			for (size_t j = i + 1; j < n; j++)
 				if (ev[j].comp == ev[i].comp) {
-					t1 = ev[j].t_ms;
+					t1 = ev[j].t_ms + shift_ms;
 					break;
 				}
-			double x0 = lw + bw * (double)ev[i].t_ms / (double)end_ms;
+			double x0 = lw + bw * (double)(ev[i].t_ms + shift_ms) / (double)end_ms;
 			double x1 = lw + bw * (double)t1 / (double)end_ms;
 			sb_printf(sb, "<rect class=\"seg %s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\">",
 				  state_class(ev[i].state), x0, y + 3, x1 - x0, lane_h - 6);
-			event_title(sb, &ev[i]);
+			event_title(sb, &ev[i], shift_ms);
 			REP_PUT(sb, "</rect>");
 			if (x1 - x0 >= 7.0 * strlen(ev[i].state) + 8) {
 				sb_printf(sb, "<text class=\"state\" x=\"%.1f\" y=\"%d\">", x0 + 4, y + 17);
@@ -326,15 +365,27 @@ int rep_svg_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t end_ms,
 		for (size_t i = 0; i < n; i++) {
 			if ((int)ev[i].comp != c)
 				continue;
-			double x = lw + bw * (double)ev[i].t_ms / (double)end_ms;
+			double x = lw + bw * (double)(ev[i].t_ms + shift_ms) / (double)end_ms;
 			sb_printf(sb, "<path class=\"mark\" d=\"M%.1f %d l-4 -6 h8 z\">", x, y + 4);
-			event_title(sb, &ev[i]);
+			event_title(sb, &ev[i], shift_ms);
 			REP_PUT(sb, "</path>");
 		}
 		REP_PUT(sb, "</g>\n");
 	}
 	REP_PUT(sb, "</svg>\n");
 	return 0;
+}
+
+int rep_svg_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t end_ms, crit_err *e)
+{
+	return draw_timeline(sb, ev, n, 0, end_ms, NULL, 0, e);
+}
+
+int rep_svg_scenario(strbuf *sb, const rep_scenario *s, crit_err *e)
+{
+	static const rep_scn_step none;
+	return draw_timeline(sb, s->timeline, s->n_timeline, s->model_offset_ms > 0 ? s->model_offset_ms : 0, s->dur_ms,
+			     s->n_steps ? s->steps : &none, s->n_steps, e);
 }
 
 /* ---- the page ----------------------------------------------------------------- */
@@ -378,6 +429,14 @@ static const char CSS[] =
 	"svg .lane-bg{fill:#f5f7fa}svg .seg.st-good{fill:#66bb6a}svg .seg.st-bad{fill:#e57373}"
 	"svg .seg.st-warn{fill:#ffca28}svg .seg.st-idle{fill:#cfd8dc}svg .state{fill:#1f2933;font-size:11px}"
 	"svg .mark{fill:#1f2933}"
+	"svg .step-ok{fill:#90a4ae}svg .step-fault{fill:#ef6c00}svg .step-fail{fill:#c62828}"
+	"svg .fault-line{stroke:#ef6c00;stroke-width:1.5;stroke-dasharray:4 3}svg .fault-flag{fill:#ef6c00}"
+	"section.scenario{margin:18px 0 30px}section.scenario h3{font-size:16px;margin:0 0 6px}"
+	"section.scenario p.desc{margin:4px 0 8px;color:#3e4c59;max-width:60em}"
+	"ol.story{font-size:13px;margin:6px 0 10px;padding-left:22px}ol.story li{padding:1px 0}"
+	".legend{font-size:12px;color:#616e7c;margin:2px 0 10px}"
+	".legend i{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px;vertical-align:middle}"
+	"tr.v-xfail td:first-child{border-left:4px solid #a66b00}.badge.v-xfail{background:#a66b00}"
 	"footer{color:#9aa5b1;font-size:12px;padding:0 28px 20px}";
 
 static void meta_row(strbuf *sb, const char *k, const char *v)
@@ -518,7 +577,220 @@ static void latency_table(strbuf *sb, const rep_method_stat *st, size_t n)
 	REP_PUT(sb, "</tbody></table>\n");
 }
 
+/* ---- scenarios ---------------------------------------------------------------- */
+
+static const char *scn_class(const char *v)
+{
+	return !strcmp(v, "PASS")    ? "v-pass"
+	       : !strcmp(v, "SKIP")  ? "v-skip"
+	       : !strcmp(v, "XFAIL") ? "v-xfail"
+	       : !strcmp(v, "TIMEOUT") ? "v-timeout"
+	       : !strcmp(v, "CRASH") ? "v-crash"
+				     : "v-fail";
+}
+
+/* What a reader should take from the run, in order, in words: when critic
+ * broke something, what the kubelet model saw, which step failed. */
+static void story(strbuf *sb, const rep_scenario *s)
+{
+	int64_t off = s->model_offset_ms > 0 ? s->model_offset_ms : 0;
+	size_t i = 0, j = 0, lines = 0;
+	REP_PUT(sb, "<ol class=\"story\">\n");
+	while (i < s->n_steps || j < s->n_timeline) {
+		bool take_step = j >= s->n_timeline ||
+				 (i < s->n_steps && s->steps[i].start_ms <= s->timeline[j].t_ms + off);
+		if (take_step) {
+			const rep_scn_step *st = &s->steps[i++];
+			bool failed = !strcmp(st->verdict, "FAIL");
+			/* a fault step that repairs (thaw, restore, proxy pass, …) */
+			static const char *const fault_kinds[] = { "runtime", "socket", "proxy", "fs", "config", "fiu" };
+			bool repair = false;
+			for (size_t q = 0; q < ARRAY_SIZE(fault_kinds) && !st->fault; q++)
+				repair = repair || !strcmp(st->kind, fault_kinds[q]);
+			if (repair && st->desc && (!strcmp(st->kind, "proxy") && !strstr(st->desc, " mode ")))
+				repair = false; /* starting or stopping the proxy changes nothing yet */
+			if (!st->fault && !failed && !repair)
+				continue;
+			sb_printf(sb, "<li>+%.1f s: ", st->start_ms / 1000.0);
+			if (st->fault) {
+				REP_PUT(sb, "critic broke something on purpose: <code>");
+				esc(sb, st->desc ? st->desc : st->kind);
+				REP_PUT(sb, "</code>");
+			} else if (repair) {
+				REP_PUT(sb, "critic acted to repair or restart: <code>");
+				esc(sb, st->desc ? st->desc : st->kind);
+				REP_PUT(sb, "</code>");
+			} else {
+				sb_printf(sb, "step %d <code>", st->index);
+				esc(sb, st->desc ? st->desc : st->kind);
+				REP_PUT(sb, "</code>");
+			}
+			if (failed) {
+				REP_PUT(sb, " — <strong>failed</strong>: ");
+				label(sb, st->message ? st->message : "", 200);
+			}
+			REP_PUT(sb, "</li>\n");
+			lines++;
+		} else {
+			const kube_event *ev = &s->timeline[j++];
+			if (ev->comp != KUBE_C_NODE && ev->comp != KUBE_C_RUNTIME && ev->comp != KUBE_C_KUBELET)
+				continue;
+			const char *who = ev->comp == KUBE_C_NODE ? "the node (as the API server would show it) became"
+					  : ev->comp == KUBE_C_RUNTIME ? "the kubelet saw the container runtime"
+								       : "the kubelet process went";
+			sb_printf(sb, "<li>+%.1f s: %s <strong>", (ev->t_ms + off) / 1000.0, who);
+			esc(sb, ev->state);
+			REP_PUT(sb, "</strong>");
+			if (ev->reason[0] || ev->message[0]) {
+				REP_PUT(sb, " (");
+				esc(sb, ev->reason);
+				if (ev->reason[0] && ev->message[0])
+					REP_PUT(sb, ": ");
+				label(sb, ev->message, 160);
+				REP_PUT(sb, ")");
+			}
+			REP_PUT(sb, "</li>\n");
+			lines++;
+		}
+	}
+	if (!lines)
+		REP_PUT(sb, "<li>no fault step, no failed step and no change the kubelet model saw</li>\n");
+	REP_PUT(sb, "</ol>\n");
+}
+
+static void step_table(strbuf *sb, const rep_scenario *s, size_t k)
+{
+	REP_PUT(sb, "<table class=\"tests\"><thead><tr><th>#</th><th>verdict</th><th>phase</th><th>step</th>"
+		      "<th>start</th><th>duration</th><th>CRI call</th><th>detail</th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const rep_scn_step *st = &s->steps[i];
+		const char *vc = scn_class(st->verdict);
+		sb_printf(sb, "<tr class=\"%s\" id=\"s-%zu-%d\"><td class=\"num\">%d</td><td><span class=\"badge %s\">%s</span>"
+			      "</td><td>%s</td><td class=\"name\" title=\"",
+			  vc, k, st->index, st->index, vc, st->verdict, st->phase);
+		esc_attr(sb, st->kind);
+		sb_printf(sb, " step, line %d\">%*s", st->line, st->depth * 2, "");
+		if (st->fault)
+			REP_PUT(sb, "⚡ ");
+		char title[600];
+		esc(sb, rep_step_title(st, title, sizeof title));
+		sb_printf(sb, "</td><td class=\"num\">+%.2f s</td><td class=\"num\">%.2f s</td><td>", st->start_ms / 1000.0,
+			  st->dur_ms / 1000.0);
+		if (st->method[0]) {
+			esc(sb, st->method);
+			sb_printf(sb, " %s", st->grpc_status < 0 ? "(no status)" : cri_status_name(st->grpc_status));
+		}
+		REP_PUT(sb, "</td><td>");
+		bool failed = strcmp(st->verdict, "PASS") != 0;
+		if (st->detail || st->message || st->call_msg) {
+			sb_printf(sb, "%s", failed ? "<details open=\"open\"><summary>" : "<details><summary>");
+			label(sb, failed && st->message ? st->message : st->detail ? st->detail : st->call_msg, 120);
+			REP_PUT(sb, "</summary><pre>");
+			strbuf d = { 0 };
+			if (st->message)
+				sb_printf(&d, "%s\n", st->message);
+			if (st->known_issue)
+				sb_printf(&d, "known issue: %s\n", st->known_issue);
+			if (st->call_msg)
+				sb_printf(&d, "call %s: %s\n", st->method, st->call_msg);
+			if (st->detail)
+				sb_printf(&d, "%s\n", st->detail);
+			esc(sb, d.buf ? d.buf : "");
+			sb_free(&d);
+			REP_PUT(sb, "</pre></details>");
+		}
+		REP_PUT(sb, "</td></tr>\n");
+	}
+	REP_PUT(sb, "</tbody></table>\n");
+}
+
+static int scenario_section(strbuf *sb, const rep_scenario *s, size_t k, crit_err *e)
+{
+	sb_printf(sb, "<section class=\"scenario\" id=\"scn-%zu\"><h3><span class=\"badge %s\">%s</span> ", k,
+		  scn_class(s->verdict), s->verdict);
+	esc(sb, s->name ? s->name : "?");
+	REP_PUT(sb, " <small>");
+	esc(sb, s->file ? s->file : "");
+	sb_printf(sb, ", %.1f s%s</small></h3>\n", s->dur_ms / 1000.0, s->disruptive ? ", disruptive" : "");
+	if (s->description && *s->description) {
+		REP_PUT(sb, "<p class=\"desc\">");
+		esc(sb, s->description);
+		REP_PUT(sb, "</p>\n");
+	}
+	if (s->reason && strcmp(s->verdict, "PASS")) {
+		REP_PUT(sb, "<p><strong>");
+		REP_PUT(sb, "Why not passed:</strong> ");
+		esc(sb, s->reason);
+		REP_PUT(sb, "</p>\n");
+	}
+	if (!s->n_steps && !s->n_timeline) {
+		REP_PUT(sb, "</section>\n");
+		return 0;
+	}
+	sb_printf(sb, "<p>%d steps run: %d passed, %d failed%s.</p>\n", s->steps_run, s->steps_passed, s->steps_failed,
+		  s->known_issues ? ", some failed as known issues (XFAIL)" : "");
+	REP_PUT(sb, "<h4>What happened</h4>\n");
+	story(sb, s);
+	REP_PUT(sb, "<h4>Timeline</h4>\n<div class=\"legend\">Top lane: the scenario's steps"
+		      "<i style=\"background:#90a4ae\"></i>passed<i style=\"background:#ef6c00\"></i>a fault critic "
+		      "caused (dashed line: when it hit)<i style=\"background:#c62828\"></i>failed. Lanes below: what a "
+		      "kubelet would see (critic's kubelet model)<i style=\"background:#66bb6a\"></i>healthy"
+		      "<i style=\"background:#e57373\"></i>down / not ready<i style=\"background:#ffca28\"></i>unknown "
+		      "/ starting. Hover for details.</div>\n");
+	int rc = rep_svg_scenario(sb, s, e);
+	if (rc < 0)
+		return rc;
+	if (!s->n_timeline)
+		REP_PUT(sb, "<p>This scenario ran no kubelet model.</p>\n");
+	REP_PUT(sb, "<h4>Steps</h4>\n");
+	step_table(sb, s, k);
+	REP_PUT(sb, "</section>\n");
+	return 0;
+}
+
+static int scenarios_section(strbuf *sb, const rep_scn_set *scn, crit_err *e)
+{
+	if (!scn || !scn->n) {
+		REP_PUT(sb, "<section id=\"timelines\"><h2>Fault timelines</h2>\n"
+			      "<p>No fault scenarios were run in this report. A scenario report draws here, for each "
+			      "scenario, the kubelet model's timeline: one lane per component, a coloured segment per "
+			      "state and a marker per event.</p></section>\n");
+		return 0;
+	}
+	int p, f, k;
+	rep_scn_counts(scn, &p, &f, &k);
+	sb_printf(sb, "<section id=\"timelines\"><h2>Fault scenarios (%zu: %d passed, %d failed, %d skipped)</h2>\n"
+		      "<p>Each scenario breaks the container runtime on purpose (kills it, freezes it, cuts its socket, "
+		      "…) and checks what the runtime and the kubelet that depends on it do. A kubelet does not run "
+		      "here: critic models one (its health checks, node status and restarts, with the kubelet's "
+		      "own periods) and draws what it would have seen.</p>\n<ul class=\"failures\">\n",
+		  scn->n, p, f, k);
+	for (size_t i = 0; i < scn->n; i++) {
+		const rep_scenario *s = &scn->v[i];
+		sb_printf(sb, "<li><span class=\"badge %s\">%s</span> <a href=\"#scn-%zu\">", scn_class(s->verdict),
+			  s->verdict, i + 1);
+		esc(sb, s->name ? s->name : "?");
+		REP_PUT(sb, "</a> ");
+		if (strcmp(s->verdict, "PASS") && s->reason)
+			label(sb, s->reason, 160);
+		REP_PUT(sb, "</li>\n");
+	}
+	REP_PUT(sb, "</ul>\n");
+	for (size_t i = 0; i < scn->n; i++) {
+		int rc = scenario_section(sb, &scn->v[i], i + 1, e);
+		if (rc < 0)
+			return rc;
+	}
+	REP_PUT(sb, "</section>\n");
+	return 0;
+}
+
 int rep_html(const tst_summary *sum, strbuf *sb, crit_err *e)
+{
+	return rep_html_scn(sum, NULL, sb, e);
+}
+
+int rep_html_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e)
 {
 	rep_method_stat *st = NULL;
 	size_t n_st = 0;
@@ -532,17 +804,22 @@ int rep_html(const tst_summary *sum, strbuf *sb, crit_err *e)
 	sb_printf(sb, "</title><style>%s</style></head>\n<body>\n", CSS);
 	header(sb, sum);
 	REP_PUT(sb, "<main>\n");
-	failures(sb, sum);
-	tests_table(sb, sum);
-	REP_PUT(sb, "<section id=\"durations\"><h2>Test durations</h2>\n");
-	rep_svg_durations(sb, sum);
-	REP_PUT(sb, "</section>\n<section id=\"latency\"><h2>CRI call latency</h2>\n");
-	rep_svg_latency(sb, st, n_st);
-	latency_table(sb, st, n_st);
-	REP_PUT(sb, "</section>\n<section id=\"timelines\"><h2>Fault timelines</h2>\n"
-		      "<p>No fault scenarios were run in this report. A scenario report draws here, for each "
-		      "scenario, the kubelet model's timeline: one lane per component, a coloured segment per "
-		      "state and a marker per event.</p></section>\n</main>\n");
+	/* A scenarios-only run has no test to show. */
+	if (sum->n_results || !scn || !scn->n) {
+		failures(sb, sum);
+		tests_table(sb, sum);
+		REP_PUT(sb, "<section id=\"durations\"><h2>Test durations</h2>\n");
+		rep_svg_durations(sb, sum);
+		REP_PUT(sb, "</section>\n<section id=\"latency\"><h2>CRI call latency</h2>\n");
+		rep_svg_latency(sb, st, n_st);
+		latency_table(sb, st, n_st);
+		REP_PUT(sb, "</section>\n");
+	}
+	if ((rc = scenarios_section(sb, scn, e)) < 0) {
+		free(st);
+		return rc;
+	}
+	REP_PUT(sb, "</main>\n");
 	REP_PUT(sb, "<footer>critic ");
 	esc(sb, sum->meta.critic_version);
 	REP_PUT(sb, " · report schema " REP_JSON_SCHEMA "</footer>\n</body></html>\n");
@@ -552,12 +829,5 @@ int rep_html(const tst_summary *sum, strbuf *sb, crit_err *e)
 
 int rep_write_html(const tst_summary *sum, const char *path, crit_err *e)
 {
-	strbuf sb = { 0 };
-	int rc = rep_html(sum, &sb, e);
-	if (rc == 0)
-		rc = rep_commit(path, sb.buf, sb.len, e);
-	else
-		err_wrap(e, "write report %s", path);
-	sb_free(&sb);
-	return rc;
+	return rep_write(REP_HTML, sum, NULL, path, e);
 }

@@ -278,3 +278,114 @@ int rep_method_stats(const tst_summary *sum, rep_method_stat **out, size_t *n, c
 	*n = n_methods;
 	return 0;
 }
+
+/* ---- scenario results ---------------------------------------------------------- */
+
+static void step_free(rep_scn_step *st)
+{
+	free(st->name);
+	free(st->desc);
+	free(st->detail);
+	free(st->message);
+	free(st->known_issue);
+	free(st->call_msg);
+}
+
+void rep_scenario_free(rep_scenario *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->file);
+	free(s->description);
+	free(s->reason);
+	for (size_t i = 0; i < s->n_steps; i++)
+		step_free(&s->steps[i]);
+	free(s->steps);
+	free(s->timeline);
+	memset(s, 0, sizeof *s);
+	s->model_offset_ms = -1;
+}
+
+void rep_scn_set_free(rep_scn_set *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		rep_scenario_free(&set->v[i]);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int rep_scenario_add_step(rep_scenario *s, const rep_scn_step *st)
+{
+	rep_scn_step *g = realloc(s->steps, (s->n_steps + 1) * sizeof *g);
+	if (!g)
+		return -ENOMEM;
+	s->steps = g;
+	rep_scn_step *d = &g[s->n_steps];
+	*d = *st;
+	d->name = dup_or_null(st->name);
+	d->desc = dup_or_null(st->desc);
+	d->detail = dup_or_null(st->detail);
+	d->message = dup_or_null(st->message);
+	d->known_issue = dup_or_null(st->known_issue);
+	d->call_msg = dup_or_null(st->call_msg);
+	s->n_steps++;
+	return 0;
+}
+
+void rep_scn_counts(const rep_scn_set *set, int *passed, int *failed, int *skipped)
+{
+	*passed = *failed = *skipped = 0;
+	for (size_t i = 0; set && i < set->n; i++) {
+		const char *v = set->v[i].verdict;
+		if (!strcmp(v, "PASS"))
+			(*passed)++;
+		else if (!strcmp(v, "SKIP"))
+			(*skipped)++;
+		else
+			(*failed)++;
+	}
+}
+
+int rep_render(rep_format f, const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e)
+{
+	switch (f) {
+	case REP_JUNIT: return rep_junit_scn(sum, scn, sb, e);
+	case REP_JSON: return rep_json_scn(sum, scn, sb, e);
+	case REP_TAP: rep_tap_scn(sum, scn, sb); return 0;
+	case REP_HTML: return rep_html_scn(sum, scn, sb, e);
+	}
+	return err_set(e, -EINVAL, "report: no format %d", (int)f);
+}
+
+int rep_write(rep_format f, const tst_summary *sum, const rep_scn_set *scn, const char *path, crit_err *e)
+{
+	strbuf sb = { 0 };
+	int rc = rep_render(f, sum, scn, &sb, e);
+	if (rc == 0)
+		rc = rep_commit(path, sb.buf ? sb.buf : "", sb.len, e);
+	else
+		err_wrap(e, "write report %s", path);
+	sb_free(&sb);
+	return rc;
+}
+
+const char *rep_step_title(const rep_scn_step *st, char *buf, size_t len)
+{
+	const char *d = st->desc ? st->desc : st->kind;
+	char quoted[160];
+	snprintf(quoted, sizeof quoted, "\"%s\"", st->name ? st->name : "");
+	if (st->name && !strstr(d, quoted))
+		snprintf(buf, len, "%s: %s", st->name, d);
+	else
+		snprintf(buf, len, "%s", d);
+	return buf;
+}

@@ -1,5 +1,5 @@
-/* rep: critic's result writers. Each turns a finished run (a tst_summary) into
- * one machine format: JUnit XML, JSON (critic.run/v1), KTAP, or a self-contained HTML page. */
+/* rep: critic's result writers. Each turns a finished run (a tst_summary and the
+ * scenarios run with it) into one machine format: JUnit XML, JSON (critic.run/v1), KTAP, or a self-contained HTML page. */
 #ifndef CRITIC_REP_H
 #define CRITIC_REP_H
 
@@ -13,6 +13,67 @@
 #include "util.h"
 
 #define REP_JSON_SCHEMA "critic.run/v1"
+
+/* --- scenario results ---------------------------------------------------------- */
+
+/* One step of a scenario as it ran (scenarios/exec reports it, runlib keeps it). */
+typedef struct rep_scn_step {
+	int index, depth, line;  /* the number printed; nesting in repeat; line in the file */
+	char phase[12];          /* "setup", "steps", "finally" */
+	char kind[40];           /* step kind ("kill_runtime") */
+	char *name;              /* its name: or as:, NULL = none */
+	char *desc;              /* the step's line ("wait kubelet.node=NotReady") */
+	char verdict[8];         /* "PASS", "FAIL", "XFAIL" (a known issue) */
+	int64_t start_ms, dur_ms;/* start: since the scenario started */
+	char *detail;            /* what the step said, lines; NULL = nothing */
+	char *message;           /* why it failed; NULL when it passed */
+	char *known_issue;       /* NULL = none */
+	char method[48];         /* its principal CRI call, "" = none */
+	int grpc_status;         /* that call's status, -1 = no status */
+	char *call_msg;          /* that call's error, NULL when it succeeded */
+	bool fault;              /* a disruptive step: it breaks something */
+} rep_scn_step;
+
+typedef struct rep_scenario {
+	char *name, *file, *description;
+	char verdict[8];         /* "PASS", "FAIL", "SKIP", "TIMEOUT", "CRASH" */
+	char *reason;            /* skip reason or first failure, NULL = none */
+	int64_t start_wall_ns, dur_ms;
+	int steps_run, steps_passed, steps_failed, known_issues;
+	bool disruptive;
+	rep_scn_step *steps;
+	size_t n_steps;
+	/* The kubelet model's timeline, t_ms on the model's clock, which
+	 * started model_offset_ms after the scenario (-1: no model ran). */
+	kube_event *timeline;
+	size_t n_timeline;
+	int64_t model_offset_ms;
+} rep_scenario;
+
+typedef struct rep_scn_set {
+	rep_scenario *v;
+	size_t n;
+} rep_scn_set;
+
+/* A step's title: its line, with "name: " before it unless the line names
+ * it already (the executor's lines quote name and as). Copied into buf. */
+const char *rep_step_title(const rep_scn_step *st, char *buf, size_t len);
+void rep_scenario_free(rep_scenario *s);
+void rep_scn_set_free(rep_scn_set *set);
+/* Append a step (copied); returns 0 or -ENOMEM. */
+int rep_scenario_add_step(rep_scenario *s, const rep_scn_step *st);
+/* Counts over a set: passed, failed (FAIL, TIMEOUT, CRASH), skipped. */
+void rep_scn_counts(const rep_scn_set *set, int *passed, int *failed, int *skipped);
+
+/* One scenario as its critic.run JSON object (the scenarios[] entry), and
+ * back: runlib's children hand their results to the parent this way. */
+int rep_json_scenario(const rep_scenario *s, strbuf *sb, crit_err *e);
+int rep_json_scenario_parse(const char *text, rep_scenario *out, crit_err *e);
+
+/* The writers with scenario results (scn NULL or empty: none). */
+typedef enum rep_format { REP_JUNIT, REP_JSON, REP_TAP, REP_HTML } rep_format;
+int rep_render(rep_format f, const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e);
+int rep_write(rep_format f, const tst_summary *sum, const rep_scn_set *scn, const char *path, crit_err *e);
 
 /* Write the report to path: the whole text goes to a temporary file beside
  * it (PATH.tmp.PID) that is then renamed over path, so a reader never sees
@@ -78,6 +139,16 @@ int rep_commit(const char *path, const char *data, size_t len, crit_err *e);
  * time, state, reason and message. end_ms < the last event's time is
  * raised to it. Returns 0, or -EINVAL when n > 0 and ev is NULL. */
 int rep_svg_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t end_ms, crit_err *e);
+/* A scenario's timeline on its own clock: a lane of its steps on top (fault
+ * steps as red flags, failed steps in red, each with a tooltip), then the
+ * kubelet model's lanes shifted by model_offset_ms. */
+int rep_svg_scenario(strbuf *sb, const rep_scenario *s, crit_err *e);
+
+/* Per format with scenarios (the rep_* functions above pass none). */
+int rep_junit_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e);
+int rep_json_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e);
+void rep_tap_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb);
+int rep_html_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e);
 /* Horizontal bars of the tests' durations, longest first, coloured by verdict. */
 void rep_svg_durations(strbuf *sb, const tst_summary *sum);
 /* Per CRI method: p50, p95 and p99 as stacked bars and max as a dot, on a

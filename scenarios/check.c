@@ -181,14 +181,11 @@ static void check_value(chk *k, const scn_field *f, const scn_node *n)
 	}
 	case SCN_T_REGEX: {
 		regex_t re;
-		int rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
-		if (rc != 0) {
-			char why[256];
-			regerror(rc, &re, why, sizeof why);
+		char why[256];
+		if (scn_regcomp(&re, s, why, sizeof why) < 0)
 			err(k, n->pos, "bad regex '%s' for '%s': %s", s, f->key, why);
-		} else {
+		else
 			regfree(&re);
-		}
 		break;
 	}
 	case SCN_T_ENUM:
@@ -238,20 +235,21 @@ static void check_value(chk *k, const scn_field *f, const scn_node *n)
 		break;
 	case SCN_T_NEEDS:
 		if (n->kind != SCN_SEQ) {
-			err(k, n->pos, "'needs' must be a list (root, disruptive, lab, {handler: NAME}, {kernel: FEATURE})");
+			err(k, n->pos, "'needs' must be a list (root, disruptive, lab, loopfs, {handler: NAME}, {kernel: FEATURE})");
 			break;
 		}
 		for (size_t i = 0; i < n->n; i++) {
 			const scn_node *it = n->vals[i];
 			if (it->kind == SCN_SCALAR) {
-				if (strcmp(it->str, "root") && strcmp(it->str, "disruptive") && strcmp(it->str, "lab")) {
-					static const char *const words[] = { "root", "disruptive", "lab" };
-					const char *hint = scn_suggest(it->str, words, 3);
+				if (strcmp(it->str, "root") && strcmp(it->str, "disruptive") && strcmp(it->str, "lab") &&
+				    strcmp(it->str, "loopfs")) {
+					static const char *const words[] = { "root", "disruptive", "lab", "loopfs" };
+					const char *hint = scn_suggest(it->str, words, 4);
 					if (hint)
 						err(k, it->pos, "unknown need '%s' (did you mean '%s'?)", it->str, hint);
 					else
 						err(k, it->pos,
-						    "unknown need '%s' (root, disruptive, lab, {handler: NAME}, {kernel: FEATURE})",
+						    "unknown need '%s' (root, disruptive, lab, loopfs, {handler: NAME}, {kernel: FEATURE})",
 						    it->str);
 				}
 				continue;
@@ -269,12 +267,101 @@ static void check_value(chk *k, const scn_field *f, const scn_node *n)
 				scn_field kf = { "kernel", SCN_T_ENUM, 0, scn_kernel_features, NULL, NULL };
 				check_enum_value(k, &kf, v);
 			} else {
-				err(k, it->keys[0]->pos, "unknown need '%s' (root, disruptive, lab, {handler: NAME}, {kernel: FEATURE})",
+				err(k, it->keys[0]->pos, "unknown need '%s' (root, disruptive, lab, loopfs, {handler: NAME}, {kernel: FEATURE})",
 				    key);
 			}
 		}
 		break;
 	}
+}
+
+/* Where a bracket expression starting at re[i] == '[' ends (the index of
+ * its ']'), or strlen(re) when it does not. */
+static size_t bracket_end(const char *re, size_t i)
+{
+	size_t n = strlen(re);
+	i++;
+	if (i < n && re[i] == '^')
+		i++;
+	if (i < n && re[i] == ']')
+		i++;
+	for (; i < n; i++) {
+		if (re[i] == ']')
+			return i;
+		if (re[i] == '[' && i + 1 < n && (re[i + 1] == ':' || re[i + 1] == '.' || re[i + 1] == '=')) {
+			char close = re[i + 1];
+			const char *end = strchr(re + i + 2, close);
+			while (end && end[1] != ']')
+				end = strchr(end + 1, close);
+			if (!end)
+				return n;
+			i = (size_t)(end - re) + 1;
+		}
+	}
+	return n;
+}
+
+/* An interval "{m}", "{m,}" or "{m,n}" at re[i] == '{': its end (the
+ * index after '}') and its largest count; 0 when it is not one. */
+static size_t interval_at(const char *re, size_t i, long *max)
+{
+	size_t j = i + 1;
+	long a = -1, b = -1;
+	if (!isdigit((unsigned char)re[j]))
+		return 0;
+	for (a = 0; isdigit((unsigned char)re[j]); j++)
+		a = a < 100000 ? a * 10 + (re[j] - '0') : a;
+	if (re[j] == ',') {
+		j++;
+		if (isdigit((unsigned char)re[j]))
+			for (b = 0; isdigit((unsigned char)re[j]); j++)
+				b = b < 100000 ? b * 10 + (re[j] - '0') : b;
+	}
+	if (re[j] != '}')
+		return 0;
+	*max = a > b ? a : b;
+	return j + 1;
+}
+
+int scn_regcomp(regex_t *rx, const char *re, char *why, size_t len)
+{
+	size_t n = strlen(re);
+	if (n > 1024) {
+		snprintf(why, len, "longer than 1024 characters");
+		return -EINVAL;
+	}
+	bool after_rep = false; /* the last thing was a repetition */
+	for (size_t i = 0; i < n;) {
+		char c = re[i];
+		long max = 0;
+		size_t end = c == '{' ? interval_at(re, i, &max) : 0;
+		if (c == '*' || c == '+' || c == '?' || end) {
+			if (after_rep) {
+				snprintf(why, len, "two repetitions in a row at character %zu (POSIX leaves that undefined)", i + 1);
+				return -EINVAL;
+			}
+			if (max > 255) {
+				snprintf(why, len, "a repetition count over 255 at character %zu", i + 1);
+				return -EINVAL;
+			}
+			after_rep = true;
+			i = end ? end : i + 1;
+			continue;
+		}
+		after_rep = false;
+		if (c == '\\')
+			i += i + 1 < n ? 2 : 1;
+		else if (c == '[')
+			i = bracket_end(re, i) + 1;
+		else
+			i++;
+	}
+	int rc = regcomp(rx, re, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		regerror(rc, rx, why, len);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static const scn_field *field_of(const scn_field *fields, const char *key)
@@ -367,9 +454,14 @@ static void check_refs_in(chk *k, const scn_node *n)
 			break;
 		scn_pos pos = n->pos;
 		size_t col = off >= 0 ? (size_t)off : at;
-		/* point at the reference itself when the scalar is on one line */
-		if (!strchr(n->str, '\n') && !strchr(n->str, '\\'))
-			pos.col += (int)col + (n->plain ? 0 : 1);
+		/* point at the reference itself when the scalar stands as it is
+		 * on one line (columns count characters, offsets bytes) */
+		if (n->verbatim) {
+			int chars = 0;
+			for (size_t i = 0; i < col && n->str[i]; i++)
+				chars += (n->str[i] & 0xc0) != 0x80;
+			pos.col += chars + (n->plain ? 0 : 1);
+		}
 		if (off == -2) {
 			err(k, pos, "malformed reference in '%s': write ${name.field}", n->str);
 			break;
@@ -462,6 +554,8 @@ static void check_step(chk *k, const scn_step *s)
 		err(k, s->via->pos, "via: proxy, but no `proxy: start` comes before this step");
 	if ((kind->flags & SCN_K_DISRUPTIVE) && !k->f->needs.disruptive)
 		err(k, s->pos, "step kind %s is disruptive: add `disruptive` to needs", kind->name);
+	if ((kind->flags & SCN_K_LOOPFS) && !k->f->needs.loopfs)
+		err(k, s->pos, "step kind %s acts on the lab's loop fs: add `loopfs` to needs", kind->name);
 	if (uses_kubelet(s) && !k->f->kubelet)
 		err(k, s->pos, "the kubelet model is off: add a `kubelet:` section (e.g. kubelet: {scale: 0.1})");
 
@@ -557,6 +651,7 @@ int scn_check(const scn_file *f, scn_diags *d)
 	k->f = f;
 	k->file = f->path;
 	k->d = d;
+	size_t before = d->n;
 	const scn_node *root = f->root;
 	if (!root || root->kind != SCN_MAP) {
 		free(k);
@@ -583,7 +678,8 @@ int scn_check(const scn_file *f, scn_diags *d)
 		if (k->defs[i].pending)
 			err(k, k->defs[i].pos, "async step '%s' is never joined (add `- join: %s`)", k->defs[i].name,
 			    k->defs[i].name);
-	int n = k->errors;
+	/* the kinds' own checks add theirs directly: count what was added */
+	int n = (int)(d->n - before);
 	free(k);
 	return n;
 }

@@ -15,11 +15,12 @@
 
 #include "cri.h"
 #include "endpoint.h"
+#include "guard.h"
 #include "lab.h"
 #include "rtctl.h"
 #include "util.h"
 
-enum { X_OK_ = 0, X_FAIL = 1, X_USAGE = 2, X_UNREACHABLE = 3 };
+enum { X_OK_ = 0, X_FAIL = 1, X_USAGE = 2, X_UNREACHABLE = 3, X_INTERRUPTED = 130 };
 
 static const char usage_text[] =
 	"Usage: critic scenario check FILE...\n"
@@ -49,11 +50,17 @@ static const char usage_text[] =
 	"                             that is not critic's lab\n"
 	"      --runtime-pid PID, --runtime-pidfile FILE, --runtime-start CMD,\n"
 	"      --runtime-stop CMD     how to find, start and stop an external runtime\n"
+	"      --force-with-kubelet   run disruptive scenarios although a kubelet uses\n"
+	"                             the endpoint (refused otherwise, exit 2)\n"
 	"  -v, --verbose              print every iteration of repeat steps\n"
 	"      --no-color             plain output\n"
 	"\n"
+	"A lab that is down is brought up (on its loop fs when a scenario needs\n"
+	"loopfs). Ctrl-C ends the current step and runs finally and the cleanup;\n"
+	"a second Ctrl-C kills critic at once.\n"
+	"\n"
 	"Exit: 0 all passed or skipped, 1 failures, 2 usage or check errors,\n"
-	"3 endpoint unreachable.\n";
+	"3 endpoint unreachable, 130 interrupted (SIGINT/SIGTERM).\n";
 
 static void on_signal(int sig)
 {
@@ -204,7 +211,7 @@ static int parse_dur(const char *s, int *out)
 
 static int cmd_run(int argc, char **argv)
 {
-	enum { O_CONFIG = 256, O_DIR, O_ALLOW, O_PID, O_PIDFILE, O_START, O_STOP, O_NOCOLOR };
+	enum { O_CONFIG = 256, O_DIR, O_ALLOW, O_PID, O_PIDFILE, O_START, O_STOP, O_NOCOLOR, O_FORCE_KUBELET };
 	static const struct option longopts[] = {
 		{ "runtime-endpoint", required_argument, 0, 'r' },
 		{ "image-endpoint", required_argument, 0, 'i' },
@@ -216,6 +223,7 @@ static int cmd_run(int argc, char **argv)
 		{ "runtime-pidfile", required_argument, 0, O_PIDFILE },
 		{ "runtime-start", required_argument, 0, O_START },
 		{ "runtime-stop", required_argument, 0, O_STOP },
+		{ "force-with-kubelet", no_argument, 0, O_FORCE_KUBELET },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "no-color", no_argument, 0, O_NOCOLOR },
 		{ "help", no_argument, 0, 'h' },
@@ -224,7 +232,7 @@ static int cmd_run(int argc, char **argv)
 	scn_opts o = { 0 };
 	const char *flag_r = NULL, *flag_i = NULL, *crictl = "/etc/crictl.yaml", *dir = NULL;
 	int flag_t = 0;
-	bool no_color = false;
+	bool no_color = false, force_kubelet = false;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "r:i:t:vh", longopts, NULL)) != -1) {
@@ -253,6 +261,7 @@ static int cmd_run(int argc, char **argv)
 		case O_PIDFILE: o.runtime_pidfile = optarg; break;
 		case O_START: o.runtime_start = optarg; break;
 		case O_STOP: o.runtime_stop = optarg; break;
+		case O_FORCE_KUBELET: force_kubelet = true; break;
 		case 'v': o.verbose = true; break;
 		case O_NOCOLOR: no_color = true; break;
 		case 'h': fputs(usage_text, stdout); return X_OK_;
@@ -313,7 +322,29 @@ static int cmd_run(int argc, char **argv)
 	} else {
 		o.lab_dir = lab_dir;
 		lab_info info;
-		if (lab_status(lab_dir, &info, NULL) != 1) {
+		bool loopfs = false;
+		for (size_t i = 0; i < n_files; i++)
+			loopfs = loopfs || loaded[i]->needs.loopfs;
+		if (lab_status(lab_dir, &info, NULL) != 1 && loopfs && !info.loopfs) {
+			/* a scenario needs the loop fs: bring the lab up on it (a
+			 * fresh critic process: lab up forks CRI children) */
+			fprintf(stderr, "critic: bringing up critic's lab in %s on its loop fs (a scenario needs loopfs) …\n",
+				lab_dir);
+			char exe[PATH_MAX];
+			ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+			exe[n > 0 ? n : 0] = '\0';
+			char *up[] = { exe, "--dir", (char *)lab_dir, "lab", "up", "--loop-fs", NULL };
+			char *out = NULL;
+			int urc = n > 0 ? util_run(up, RTCTL_LAB_START_TIMEOUT_MS, &out, &e) : -ENOENT;
+			if (urc != 0) {
+				fprintf(stderr, "critic scenario run: lab up --loop-fs in %s: %s\n", lab_dir,
+					urc < 0 ? e.msg : out ? out : "failed");
+				free(out);
+				rc = X_UNREACHABLE;
+				goto done;
+			}
+			free(out);
+		} else if (lab_status(lab_dir, &info, NULL) != 1) {
 			fprintf(stderr, "critic: bringing up critic's lab in %s …\n", lab_dir);
 			rtctl *rt = NULL;
 			if (rtctl_from_lab(&rt, lab_dir, &e) < 0 || rtctl_start(rt, &e) < 0) {
@@ -325,6 +356,28 @@ static int cmd_run(int argc, char **argv)
 			rtctl_free(rt);
 		}
 	}
+	/* A kubelet on the endpoint: disruptive scenarios are refused unless
+	 * forced (harness/guard.h); nothing runs then. */
+	strbuf disr = { 0 };
+	for (size_t i = 0; i < n_files; i++)
+		if (loaded[i]->needs.disruptive)
+			sb_printf(&disr, "%s%s", disr.len ? ", " : "", loaded[i]->name);
+	lab_info li;
+	bool lab_up_now = lab_status(lab_dir, &li, NULL) == 1;
+	const char *gep = o.endpoint ? o.endpoint : lab_up_now ? li.endpoint : NULL;
+	/* outside the lab they run only with --allow-disruptive (else skipped) */
+	bool on_lab = !o.endpoint || (lab_up_now && strstr(o.endpoint, li.socket));
+	if (disr.len && (on_lab || o.allow_disruptive)) {
+		char what[600];
+		snprintf(what, sizeof what, "critic scenario run (disruptive: %.500s)", disr.buf);
+		if (gep && guard_refuse_disruptive(gep, force_kubelet, what, 5000, stderr, &e) < 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			sb_free(&disr);
+			rc = X_USAGE;
+			goto done;
+		}
+	}
+	sb_free(&disr);
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -358,7 +411,7 @@ static int cmd_run(int argc, char **argv)
 	printf("%zu scenarios in %s: %d passed, %d failed, %d skipped\n", n_files, scn_fmt_ms(util_now_ms() - t0, t, sizeof t),
 	       passed, failed, skipped);
 	sb_free(&summary);
-	rc = unreachable ? X_UNREACHABLE : failed || scn_interrupted() ? X_FAIL : X_OK_;
+	rc = scn_interrupted() ? X_INTERRUPTED : unreachable ? X_UNREACHABLE : failed ? X_FAIL : X_OK_;
 done:
 	for (size_t i = 0; loaded && i < n_files; i++)
 		scn_file_free(loaded[i]);

@@ -20,6 +20,7 @@
 #include "cri.h"
 #include "endpoint.h"
 #include "fault/fiu.h"
+#include "fault/fs.h"
 #include "fault/process.h"
 #include "fault/proxy.h"
 #include "fault/sockfile.h"
@@ -632,6 +633,12 @@ static void kube_stop(scn_exec *x)
 		    kube_duration_str(x->kcfg.runtime_down_ms, (char[32]){ 0 }, 32));
 		kube_timeline_print(x->kube, x->out);
 		fflush(x->out);
+		const scn_observer *ob = x->o->observer;
+		if (ob && ob->timeline) {
+			size_t n;
+			const kube_event *ev = kube_timeline(x->kube, &n);
+			ob->timeline(ob->arg, ev, n, x->kt0 - x->t0);
+		}
 		kube_free(x->kube);
 		x->kube = NULL;
 	}
@@ -821,7 +828,8 @@ static const char *code_name(const scn_call *c)
 static bool regex_ok(const char *re, const char *text)
 {
 	regex_t r;
-	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+	char why[200];
+	if (scn_regcomp(&r, re, why, sizeof why) < 0)
 		return false;
 	bool ok = regexec(&r, text ? text : "", 0, NULL, 0) == 0;
 	regfree(&r);
@@ -918,8 +926,33 @@ static void set_results(scn_exec *x, const scn_step *s, scn_call *c)
 
 /* Print one step's verdict line and details. An xfail is a soft failure
  * of a step that names a known issue: reported, not counted as failed. */
+/* Hand the step's outcome to the run's observer (reports). */
+static void observe(scn_exec *x, int n, int depth, const scn_step *s, const char *v, int64_t ms, const char *desc,
+		    const char *say, const char *fail, const scn_call *c)
+{
+	const scn_observer *ob = x->o->observer;
+	if (!ob || !ob->step)
+		return;
+	const scn_file *f = x->file;
+	const char *phase = x->in_finally ? "finally" : "steps";
+	if (f->n_setup && s >= f->setup && s < f->setup + f->n_setup)
+		phase = "setup";
+	bool called = c && c->called;
+	scn_step_info si = {
+		.index = n, .depth = depth, .phase = phase, .kind = s->kind ? s->kind->name : "?", .name = s->name,
+		.as = s->as, .desc = desc, .line = s->pos.line, .verdict = v, .dur_ms = ms, .detail = say,
+		.message = strcmp(v, "PASS") ? fail : NULL, .known_issue = s->known_issue,
+		.method = called ? c->method : NULL,
+		.grpc_status = called && c->call_rc < 0 ? c->call_err.grpc_status : called ? 0 : -1,
+		.call_msg = called && c->call_rc < 0 ? c->call_err.msg : NULL,
+		.fault = s->kind && (s->kind->flags & SCN_K_DISRUPTIVE),
+	};
+	si.start_ms = util_now_ms() - ms - x->t0;
+	ob->step(ob->arg, &si);
+}
+
 static void report(scn_exec *x, int n, int depth, const scn_step *s, bool pass, bool soft, int64_t ms, const char *say,
-		   const char *fail)
+		   const char *fail, const scn_call *c)
 {
 	char desc[256], t[32];
 	describe(s, desc, sizeof desc);
@@ -936,6 +969,7 @@ static void report(scn_exec *x, int n, int depth, const scn_step *s, bool pass, 
 		out_lines(x, depth, "known issue: ", s->known_issue);
 	if (!pass)
 		out_lines(x, depth, soft ? "expected: " : "-> ", fail);
+	observe(x, n, depth, s, v, ms, desc, say, fail, c);
 	x->r->steps_run++;
 	if (pass)
 		x->r->steps_passed++;
@@ -969,7 +1003,7 @@ static int run_step(scn_exec *x, const scn_step *s, int depth, bool quiet)
 	int n = ++x->stepno;
 	scn_call *c = calloc(1, sizeof *c);
 	if (!c) {
-		report(x, n, depth, s, false, false, 0, NULL, "out of memory");
+		report(x, n, depth, s, false, false, 0, NULL, "out of memory", NULL);
 		return -1;
 	}
 	c->x = x;
@@ -980,7 +1014,7 @@ static int run_step(scn_exec *x, const scn_step *s, int depth, bool quiet)
 	if (!s->kind->run) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "step kind %s: not available in this build", s->kind->name);
-		report(x, n, depth, s, false, false, 0, NULL, msg);
+		report(x, n, depth, s, false, false, 0, NULL, msg, NULL);
 		call_free(c);
 		return -1;
 	}
@@ -1000,7 +1034,7 @@ static int run_step(scn_exec *x, const scn_step *s, int depth, bool quiet)
 			x->n_pending--;
 			pthread_mutex_unlock(&x->mu);
 			call_free(c);
-			report(x, n, depth, s, false, false, 0, NULL, "cannot start a thread");
+			report(x, n, depth, s, false, false, 0, NULL, "cannot start a thread", NULL);
 			return -1;
 		}
 		c->thread_started = true;
@@ -1016,7 +1050,7 @@ static int run_step(scn_exec *x, const scn_step *s, int depth, bool quiet)
 	bool pass = rc >= 0;
 	bool soft = (s->kind->flags & SCN_K_SOFT) && rc == -ERR_ASSERT;
 	if (!quiet || !pass)
-		report(x, n, depth, s, pass, soft, ms, c->say, c->err.msg);
+		report(x, n, depth, s, pass, soft, ms, c->say, c->err.msg, c);
 	else {
 		x->r->steps_run++;
 		x->r->steps_passed++;
@@ -1221,7 +1255,15 @@ static bool needs_met(scn_exec *x, char *why, size_t len)
 		return false;
 	}
 	if (n->lab && !x->is_lab) {
-		snprintf(why, len, "needs critic's lab (the endpoint is %.400s)", x->endpoint);
+		snprintf(why, len, "needs critic's lab%s (the endpoint is %.400s)", n->loopfs ? " on its loop fs" : "",
+			 x->endpoint);
+		return false;
+	}
+	if (n->loopfs && !x->lab.loopfs) {
+		snprintf(why, len,
+			 "needs the lab on its loop fs, and the lab in %.300s runs on plain directories (`critic lab down "
+			 "&& critic lab up --loop-fs`; `critic scenario run` does it for a lab that is down)",
+			 x->lab.dir);
 		return false;
 	}
 	if (n->disruptive && !x->is_lab && !x->o->allow_disruptive) {
@@ -1266,9 +1308,27 @@ static void thaw(scn_exec *x)
 	x->runtime_frozen = false;
 }
 
+/* The loop fs as the scenario should have left it, whatever finally did. */
+static void recover_fs(scn_exec *x)
+{
+	if (!x->fs_touched || !x->is_lab)
+		return;
+	char what[1024] = "";
+	crit_err e;
+	if (scn_fs_restore(x, what, sizeof what, &e) < 0) {
+		note(x, "the loop fs: %s%s%s", what, what[0] ? "; then " : "", e.msg);
+		x->r->verdict = SCN_FAIL;
+		if (!x->r->reason[0])
+			snprintf(x->r->reason, sizeof x->r->reason, "left the loop fs broken: %.900s", e.msg);
+	} else if (what[0]) {
+		note(x, "the loop fs was left broken: %s", what);
+	}
+}
+
 static void recover(scn_exec *x)
 {
 	crit_err e;
+	recover_fs(x);
 	if (x->proxy) {
 		cri_close(x->pcri);
 		x->pcri = NULL;
@@ -1573,29 +1633,7 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r, crit_err *e)
 
 int scn_library_dir(char *dir, size_t len, crit_err *e)
 {
-	const char *env = getenv("CRITIC_SCENARIOS_DIR");
-	if (env && *env) {
-		if (!util_exists(env))
-			return err_set(e, -ENOENT, "CRITIC_SCENARIOS_DIR=%s does not exist", env);
-		snprintf(dir, len, "%s", env);
-		return 0;
-	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			char cand[PATH_MAX + 16], real[PATH_MAX];
-			snprintf(cand, sizeof cand, "%s/../scenarios", exe);
-			if (realpath(cand, real)) {
-				snprintf(dir, len, "%s", real);
-				return 0;
-			}
-		}
-	}
-	return err_set(e, -ENOENT, "no scenario library: neither $CRITIC_SCENARIOS_DIR nor <critic's dir>/../scenarios exists");
+	return util_data_dir("CRITIC_SCENARIOS_DIR", "scenarios", dir, len, e);
 }
 
 static int str_cmp(const void *a, const void *b)

@@ -159,6 +159,15 @@ static scn_node *build_node(yp *y, yaml_event_t *ev, int depth)
 		if (n) {
 			n->str = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
 			n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			yaml_scalar_style_t st = ev->data.scalar.style;
+			size_t chars = 0; /* libyaml's marks count characters */
+			for (size_t i = 0; i < ev->data.scalar.length; i++)
+				chars += (ev->data.scalar.value[i] & 0xc0) != 0x80;
+			n->verbatim = ev->start_mark.line == ev->end_mark.line &&
+				      (st == YAML_PLAIN_SCALAR_STYLE || st == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+				       st == YAML_DOUBLE_QUOTED_SCALAR_STYLE) &&
+				      ev->end_mark.index - ev->start_mark.index == chars + (n->plain ? 0 : 2) &&
+				      strlen(n->str ? n->str : "") == ev->data.scalar.length;
 			if (!n->str) {
 				free(n);
 				n = NULL;
@@ -473,6 +482,8 @@ static void build_needs(const scn_node *list, scn_needs *nd)
 				nd->disruptive = true;
 			else if (!strcmp(w, "lab"))
 				nd->lab = true;
+			else if (!strcmp(w, "loopfs"))
+				nd->lab = nd->loopfs = true;
 			continue;
 		}
 		const char *h = scalar(scn_map_get(it, "handler"));

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,8 @@ struct scn_node {
 	scn_pos pos;
 	char *str;        /* SCALAR: the text */
 	bool plain;       /* SCALAR: unquoted, so it may be null, a bool or a number */
+	bool verbatim;    /* SCALAR: its text stands as it is on one line of the file (no escapes,
+			   * no folding), so a character offset in str is a column offset */
 	size_t n;
 	scn_node **keys;  /* MAP */
 	scn_node **vals;  /* MAP values, SEQ items */
@@ -81,6 +84,13 @@ int scn_refs_next(const char *s, size_t *at, char *name, size_t nlen, char *fiel
  * with e filled). Returns a heap string, or NULL with e filled. */
 typedef const char *(*scn_lookup_fn)(void *arg, const char *name, const char *field, crit_err *e);
 char *scn_interp(const char *s, scn_lookup_fn lookup, void *arg, crit_err *e);
+
+/* regcomp (POSIX extended, no sub-matches) of a regex from a scenario,
+ * after refusing what makes glibc's regcomp blow up: two repetitions in a
+ * row ("a++", "x*{9}": undefined in POSIX, and glibc duplicates the tree
+ * for each, gigabytes for a few dozen), an interval count over 255, more
+ * than 1024 characters. 0, or -EINVAL with why filled. */
+int scn_regcomp(regex_t *rx, const char *re, char *why, size_t len);
 
 /* ------------------------------------------------------------ schema */
 
@@ -139,6 +149,7 @@ struct scn_step {
 /* What a scenario needs from the node; unmet needs skip it with the reason. */
 typedef struct scn_needs {
 	bool root, disruptive, lab;
+	bool loopfs;           /* the lab with its root and state on its loop fs (implies lab) */
 	char handler[64];      /* a runtime handler that must exist, "" = none */
 	char kernel[8][32];    /* kernel features */
 	int n_kernel;
@@ -180,6 +191,7 @@ enum {
 	SCN_K_KUBELET = 1 << 2,    /* needs the file's `kubelet:` section */
 	SCN_K_SOFT = 1 << 3,       /* a failure is recorded and the steps go on */
 	SCN_K_FLOW = 1 << 4,       /* sequencing (repeat, join, sleep, note) */
+	SCN_K_LOOPFS = 1 << 5,     /* acts on the lab's loop fs: needs `loopfs` in the file's needs */
 };
 
 typedef struct scn_call scn_call;
@@ -216,6 +228,36 @@ void scn_kinds_print(FILE *f);
 
 /* ------------------------------------------------------------ running */
 
+/* One step's outcome, as scn_opts.observer receives it after the step's
+ * line is printed (repeat iterations after the first only when they fail).
+ * Strings are valid during the call only. */
+typedef struct scn_step_info {
+	int index, depth;          /* the number printed; nesting inside repeat */
+	const char *phase;         /* "setup", "steps" or "finally" */
+	const char *kind;          /* step kind, "?" when unknown */
+	const char *name, *as;     /* may be NULL */
+	const char *desc;          /* the step's line ("wait kubelet.node=NotReady") */
+	int line;                  /* in the file */
+	const char *verdict;       /* "PASS", "FAIL" or "XFAIL" */
+	int64_t start_ms, dur_ms;  /* start: since the scenario started */
+	const char *detail;        /* what the step said, lines; may be NULL */
+	const char *message;       /* why it failed; NULL when it passed */
+	const char *known_issue;   /* may be NULL */
+	const char *method;        /* its principal CRI call, NULL when none */
+	int grpc_status;           /* of that call: -1 = no status (or no call) */
+	const char *call_msg;      /* that call's error, NULL when it succeeded */
+	bool fault;                /* a disruptive step (it breaks something) */
+} scn_step_info;
+
+/* Structured results for reports (scenarios/runlib); all members optional. */
+typedef struct scn_observer {
+	void (*step)(void *arg, const scn_step_info *s);
+	/* The kubelet model's timeline when the model stops; its t_ms are on
+	 * the model's clock, which started offset_ms after the scenario. */
+	void (*timeline)(void *arg, const kube_event *ev, size_t n, int64_t offset_ms);
+	void *arg;
+} scn_observer;
+
 typedef struct scn_opts {
 	/* The endpoint: lab_dir (critic's lab, found with lab_status) or an
 	 * external endpoint with optional runtime control. */
@@ -231,6 +273,7 @@ typedef struct scn_opts {
 	bool verbose;            /* print each repeat iteration's steps */
 	FILE *out;               /* progress and report; NULL = stdout */
 	const char *run_id;      /* NULL = made up */
+	const scn_observer *observer; /* NULL = none */
 } scn_opts;
 
 typedef enum scn_verdict { SCN_PASS, SCN_FAIL, SCN_SKIP } scn_verdict;
@@ -273,7 +316,7 @@ void scn_paths_free(char **paths, size_t n);
 void scn_grpc_tune(void);
 
 /* `critic scenario check|run|list|kinds …`; argv[0] is "scenario". Returns
- * 0 ok, 1 failures, 2 usage or check errors, 3 endpoint unreachable. */
+ * 0 ok, 1 failures, 2 usage or check errors, 3 endpoint unreachable, 130 interrupted. */
 int scenario_cli_main(int argc, char **argv);
 
 /* ------------------------------------------------------------ internals (scenarios/ only) */
@@ -384,6 +427,7 @@ struct scn_exec {
 	fault_cfg_backup cfgb;   /* a config patch to restore (config: restore, or after finally) */
 	char fiu_where[PATH_MAX]; /* the fiu spec a step used ("" = none) */
 	bool fiu_on;             /* a fault was enabled: disabled (all) after finally */
+	bool fs_touched;         /* an fs step ran: the loop fs is checked and restored after finally */
 	/* kubelet model */
 	bool kube_wanted, kube_manual;
 	kube_config kcfg;
@@ -444,6 +488,10 @@ pid_t scn_info_pid(void *const *info, size_t n);
 pid_t scn_shim_pid(const char *sandbox, const char *socket);
 /* Start time of a process (clock ticks since boot), 0 when it is gone. */
 unsigned long long scn_proc_start(pid_t pid);
+/* Put the lab's loop fs back: thawed, the fill files removed, and when it
+ * is read-only repaired (runtime stopped, e2fsck, mounted, runtime started).
+ * what gets a line of what was done ("" = nothing was needed). */
+int scn_fs_restore(scn_exec *x, char *what, size_t len, crit_err *e);
 /* Sleep ms, waking early on an interrupt (outside finally). false = interrupted. */
 bool scn_nap(scn_exec *x, int64_t ms);
 

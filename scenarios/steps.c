@@ -17,9 +17,11 @@
 #include "doctor.h"
 #include "fault/config.h"
 #include "fault/fiu.h"
+#include "fault/fs.h"
 #include "fault/process.h"
 #include "fault/proxy.h"
 #include "fault/sockfile.h"
+#include "leaks.h"
 #include "rtctl.h"
 #include "tst.h"
 #include "util.h"
@@ -49,7 +51,7 @@ static const char *const v_rt_actions[] = { "kill", "sigterm", "stop", "cont", "
 static const char *const v_signals[] = { "SIGKILL", "SIGTERM", "SIGHUP", NULL };
 static const char *const v_sock_actions[] = { "remove", "chmod", "stale", "restore", NULL };
 static const char *const v_proxy_actions[] = { "start", "mode", "stop", NULL };
-static const char *const v_fs_actions[] = { "remount_ro", "repair", "freeze", "thaw", "fill", "free", NULL };
+static const char *const v_fs_actions[] = { "remount_ro", "repair", "freeze", "thaw", "fill", "free", "restore", NULL };
 static const char *const v_config_actions[] = { "patch", "restore", "doctor", NULL };
 static const char *const v_fiu_actions[] = { "enable", "disable", NULL };
 static const char *const v_fiu_modes[] = { "always", "probability", "nth", NULL };
@@ -191,7 +193,7 @@ const scn_field scn_file_fields[] = {
 	{ "name", SCN_T_STR, REQ, NULL, NULL, "lower-case words joined by '-' (it goes into a label)" },
 	{ "description", SCN_T_STR, REQ, NULL, NULL, "what a kubelet operator learns from it" },
 	{ "tags", SCN_T_STRLIST, 0, NULL, NULL, "free words for selection" },
-	{ "needs", SCN_T_NEEDS, 0, NULL, NULL, "root, disruptive, lab, {handler: NAME}, {kernel: FEATURE}" },
+	{ "needs", SCN_T_NEEDS, 0, NULL, NULL, "root, disruptive, lab, loopfs (the lab on its loop fs), {handler: NAME}, {kernel: FEATURE}" },
 	{ "kubelet", SCN_T_MAP, 0, NULL, scn_kubelet_fields, "run the kubelet model beside the steps" },
 	{ "timeout", SCN_T_DUR, POS, NULL, NULL, "deadline of the whole scenario (default 10m)" },
 	{ "setup", SCN_T_STEPS, 0, NULL, NULL, "steps before the model starts; a failure skips steps" },
@@ -344,7 +346,8 @@ pid_t scn_info_pid(void *const *info, size_t n)
 static bool regex_match(const char *re, const char *text)
 {
 	regex_t r;
-	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+	char why[200];
+	if (scn_regcomp(&r, re, why, sizeof why) < 0)
 		return false;
 	bool ok = regexec(&r, text ? text : "", 0, NULL, 0) == 0;
 	regfree(&r);
@@ -883,6 +886,43 @@ static int run_remove_image(scn_call *c, crit_err *e)
 	return rc;
 }
 
+/* ListImages; with image: whether that reference is among the tags or digests. */
+static int run_list_images(scn_call *c, crit_err *e)
+{
+	const char *image;
+	int rc;
+	if ((rc = scn_arg(c, "image", &image, e)) < 0)
+		return rc;
+	char ref[512] = "";
+	if (image && (rc = scn_image_ref(c->x, image, ref, sizeof ref, e)) < 0)
+		return rc;
+	Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+	Runtime__V1__ListImagesResponse *resp = NULL;
+	if ((rc = scn_cri(c, "ListImages", &req.base, (ProtobufCMessage **)&resp, 0, e)) < 0)
+		return rc;
+	bool found = false;
+	unsigned long long size = 0;
+	for (size_t i = 0; ref[0] && !found && i < resp->n_images; i++) {
+		const Runtime__V1__Image *im = resp->images[i];
+		for (size_t j = 0; j < im->n_repo_tags; j++)
+			found = found || !strcmp(im->repo_tags[j], ref);
+		for (size_t j = 0; j < im->n_repo_digests; j++)
+			found = found || !strcmp(im->repo_digests[j], ref);
+		found = found || !strcmp(im->id, ref);
+		if (found)
+			size = im->size;
+	}
+	scn_res(c, "count", "%zu", resp->n_images);
+	scn_res(c, "found", "%s", found ? "true" : "false");
+	scn_res(c, "size", "%llu", size);
+	if (ref[0])
+		scn_say(c, "%zu images; %s %s", resp->n_images, ref, found ? "listed" : "not listed");
+	else
+		scn_say(c, "%zu images", resp->n_images);
+	cri_free(resp);
+	return 0;
+}
+
 static int add_pod_sel(void *o, const char *k, const char *v)
 {
 	Runtime__V1__PodSandboxFilter *f = o;
@@ -1221,10 +1261,21 @@ static int run_runtime(scn_call *c, crit_err *e)
 		if (x->is_lab)
 			lab_status(x->lab.dir, &x->lab, NULL);
 	} else if (!strcmp(action, "restart")) {
+		bool back;
+		if ((rc = scn_arg_bool(c, "comes_back", true, &back, e)) < 0)
+			return rc;
 		rc = fault_proc_restart(rt, &po, &r, e);
 		x->runtime_frozen = false;
 		if (x->is_lab)
 			lab_status(x->lab.dir, &x->lab, NULL);
+		scn_res(c, "start_error", "%s", rc < 0 ? e->msg : "");
+		if (!back && rc == 0) {
+			rc = err_set(e, -EPROTO, "runtime restart: it came back (ready after %lld ms), but comes_back: false "
+						 "says it must not", (long long)r.ready_ms);
+		} else if (!back) {
+			scn_say(c, "it does not come back, as expected: %s", e->msg);
+			rc = 0;
+		}
 	} else {
 		return err_set(e, -EINVAL, "runtime: unknown action '%s'", action);
 	}
@@ -1609,6 +1660,187 @@ static int run_fiu(scn_call *c, crit_err *e)
 	free(inj);
 	scn_res(c, "injected", "%zu", lines);
 	return 0;
+}
+
+/* ------------------------------------------------------------ fs */
+
+/* The lab whose loop fs the fs step acts on; refused for anything else. */
+static int fs_lab(scn_call *c, crit_err *e)
+{
+	scn_exec *x = c->x;
+	if (!x->is_lab)
+		return err_set(e, -EPERM,
+			       "fs: refused: file system faults act only on critic's lab loop fs, and %s is not critic's "
+			       "lab (critic never remounts a file system it did not create)",
+			       x->endpoint);
+	lab_loopfs p;
+	crit_err pe;
+	if (lab_loopfs_probe(x->lab.dir, &p, &pe) < 0)
+		return err_set(e, pe.code, "fs: %s", pe.msg);
+	if (!p.image_exists || !x->lab.loopfs)
+		return err_set(e, -ENOENT,
+			       "fs: refused: the lab in %s runs on plain directories, not on its loop fs (bring it up "
+			       "with `critic lab down && critic lab up --loop-fs`)",
+			       x->lab.dir);
+	if (p.mounted && !p.ours)
+		return err_set(e, -EPERM, "fs: refused: %s holds %s (%s), not the lab's image %s", p.mount, p.source,
+			       p.fstype, p.image);
+	return 0;
+}
+
+static const char *errno_word(int err)
+{
+	switch (err) {
+	case 0: return "";
+	case EROFS: return "EROFS";
+	case ENOSPC: return "ENOSPC";
+	case EIO: return "EIO";
+	case EDQUOT: return "EDQUOT";
+	default: return strerror(err);
+	}
+}
+
+static void fs_results(scn_call *c, const fault_fs_result *r)
+{
+	scn_res(c, "took_ms", "%lld", (long long)r->took_ms);
+	scn_res(c, "write_error", "%s", errno_word(r->write_errno));
+	scn_res(c, "opts", "%s", r->opts_after[0] ? r->opts_after : r->opts_before);
+	scn_res(c, "bytes", "%llu", r->bytes);
+	scn_res(c, "files", "%d", r->files);
+	scn_res(c, "free_after", "%llu", r->free_after);
+	scn_res(c, "e2fsck_exit", "%d", r->e2fsck_exit);
+	scn_res(c, "changed", "%s", r->changed ? "true" : "false");
+	char line[2048];
+	fault_fs_describe(r, line, sizeof line);
+	scn_say(c, "%s", line);
+}
+
+/* Stop the runtime (it may be dead already: the read-only disk kills it
+ * at start), repair, and start it again unless told not to. */
+static int fs_repair(scn_call *c, fault_fs_result *r, crit_err *e)
+{
+	scn_exec *x = c->x;
+	bool start;
+	int64_t ready;
+	int rc;
+	if ((rc = scn_arg_bool(c, "start", true, &start, e)) < 0 ||
+	    (rc = scn_arg_dur(c, "ready_within", 60000, &ready, e)) < 0)
+		return rc;
+	rtctl *rt;
+	if ((rc = scn_rtctl(x, &rt, e)) < 0)
+		return rc;
+	x->runtime_touched = true;
+	x->runtime_frozen = false;
+	if ((rc = rtctl_stop(rt, e)) < 0)
+		return err_wrap(e, "fs repair: stopping the runtime");
+	fault_fs_opts o = { 0 };
+	rc = fault_fs_repair(x->lab.dir, rt, &o, r, e);
+	fs_results(c, r);
+	if (rc < 0)
+		return rc;
+	scn_res(c, "ready_ms", "-1");
+	if (!start) {
+		scn_say(c, "the runtime stays stopped (start: false)");
+		return 0;
+	}
+	fault_proc_result pr;
+	memset(&pr, 0, sizeof pr);
+	fault_proc_opts po = { .ready_timeout_ms = (int)ready };
+	rc = fault_proc_restart(rt, &po, &pr, e);
+	lab_status(x->lab.dir, &x->lab, NULL);
+	if (rc < 0)
+		return err_wrap(e, "fs repair: starting the runtime on the repaired fs");
+	scn_res(c, "ready_ms", "%lld", (long long)pr.ready_ms);
+	scn_say(c, "runtime started again: ready after %lld ms", (long long)pr.ready_ms);
+	return 0;
+}
+
+int scn_fs_restore(scn_exec *x, char *what, size_t len, crit_err *e)
+{
+	fault_fs_result r;
+	lab_loopfs p;
+	size_t o = 0;
+	what[0] = '\0';
+	if (lab_loopfs_probe(x->lab.dir, &p, e) < 0)
+		return e->code;
+	if (!p.image_exists)
+		return 0;
+	if (p.frozen) {
+		if (fault_fs_thaw(x->lab.dir, &r, e) < 0)
+			return e->code;
+		o += (size_t)snprintf(what + o, len - o, "thawed it");
+	}
+	if (p.mounted && !p.readonly) {
+		if (fault_fs_free(x->lab.dir, &r, e) < 0)
+			return e->code;
+		if (r.files && o < len)
+			o += (size_t)snprintf(what + o, len - o, "%sremoved %d fill file%s", o ? "; " : "", r.files,
+					      r.files == 1 ? "" : "s");
+	}
+	if (p.mounted && !p.readonly)
+		return 0;
+	/* read-only, or left unmounted by a repair that failed half-way */
+	rtctl *rt;
+	int rc;
+	if ((rc = scn_rtctl(x, &rt, e)) < 0)
+		return rc;
+	x->runtime_touched = true;
+	if ((rc = rtctl_stop(rt, e)) < 0 || (rc = fault_fs_repair(x->lab.dir, rt, NULL, &r, e)) < 0)
+		return rc;
+	fault_proc_result pr;
+	memset(&pr, 0, sizeof pr);
+	fault_proc_opts po = { .ready_timeout_ms = 60000 };
+	rc = fault_proc_restart(rt, &po, &pr, e);
+	lab_status(x->lab.dir, &x->lab, NULL);
+	if (o < len)
+		snprintf(what + o, len - o, "%s%s: repaired (e2fsck exit %d), runtime %s", o ? "; " : "",
+			 p.mounted ? "read-only" : "not mounted", r.e2fsck_exit, rc == 0 ? "started again" : "not started");
+	return rc;
+}
+
+static int run_fs(scn_call *c, crit_err *e)
+{
+	scn_exec *x = c->x;
+	const char *action;
+	bool sync_first;
+	int64_t within;
+	int rc;
+	if ((rc = required(c, "action", &action, e)) < 0 || (rc = scn_arg_bool(c, "sync", false, &sync_first, e)) < 0 ||
+	    (rc = scn_arg_dur(c, "within", 5000, &within, e)) < 0)
+		return rc;
+	if ((rc = fs_lab(c, e)) < 0)
+		return rc;
+	x->fs_touched = true;
+	fault_fs_result r;
+	memset(&r, 0, sizeof r);
+	r.what = action;
+	r.e2fsck_exit = -1;
+	if (!strcmp(action, "remount_ro")) {
+		fault_fs_opts o = { .ro_timeout_ms = (int)within, .sync_first = sync_first };
+		rc = fault_fs_make_readonly(x->lab.dir, &o, &r, e);
+	} else if (!strcmp(action, "repair")) {
+		return fs_repair(c, &r, e);
+	} else if (!strcmp(action, "freeze")) {
+		rc = fault_fs_freeze(x->lab.dir, &r, e);
+	} else if (!strcmp(action, "thaw")) {
+		rc = fault_fs_thaw(x->lab.dir, &r, e);
+	} else if (!strcmp(action, "fill")) {
+		rc = fault_fs_fill(x->lab.dir, NULL, &r, e);
+	} else if (!strcmp(action, "free")) {
+		rc = fault_fs_free(x->lab.dir, &r, e);
+	} else if (!strcmp(action, "restore")) {
+		char what[1024];
+		if ((rc = scn_fs_restore(x, what, sizeof what, e)) < 0)
+			return rc;
+		scn_say(c, "%s", what[0] ? what : "the loop fs is writable, not frozen, not filled: nothing to do");
+		scn_res(c, "changed", "%s", what[0] ? "true" : "false");
+		return 0;
+	} else {
+		return err_set(e, -EINVAL, "fs: unknown action '%s'", action);
+	}
+	if (rc == 0 || r.t_action_ms)
+		fs_results(c, &r);
+	return rc;
 }
 
 static const char *kubelet_word(kube_kubelet_state s)
@@ -2037,7 +2269,28 @@ static int cond_no_leaks(scn_call *c, bool *ok, char *why, size_t len, crit_err 
 		}
 	}
 	size_t n_pods = x->n_pods;
+	/* what the runtime left on the node of the removed pods and their
+	 * containers: mounts, netns, IPs, cgroups, shims (harness/leaks.h) */
+	size_t cap = x->n_pods + x->n_ctrs, n_gone = 0;
+	char **gone = calloc(cap + 1, sizeof *gone);
+	for (size_t i = 0; gone && i < x->n_pods; i++)
+		if (x->pods[i].removed) {
+			if (n_gone < cap && (gone[n_gone] = strdup(x->pods[i].id)))
+				n_gone++;
+			for (size_t j = 0; j < x->n_ctrs && n_gone < cap; j++)
+				if (x->ctrs[j].pod && !strcmp(x->ctrs[j].pod, x->pods[i].id) &&
+				    (gone[n_gone] = strdup(x->ctrs[j].id)))
+					n_gone++;
+		}
 	pthread_mutex_unlock(&x->mu);
+	char *left = NULL;
+	if (gone && leaks_of_removed(x->cri, x->is_lab ? &x->lab : NULL, (const char *const *)gone, n_gone, 3000,
+				     &left, NULL) > 0)
+		sb_printf(&sb, "%s%s", sb.len ? ", " : "", left);
+	free(left);
+	for (size_t i = 0; i < n_gone; i++)
+		free(gone[i]);
+	free(gone);
 	if (sb.len) {
 		*ok = false;
 		snprintf(why, len, "left behind: %s", sb.buf);
@@ -2256,6 +2509,7 @@ static void check_runtime(const scn_step *s, const char *file, scn_diags *d)
 	only_with(s, file, d, a, "signal", "kill");
 	only_with(s, file, d, a, "down_within", "kill|sigterm|stop");
 	only_with(s, file, d, a, "ready_within", "restart|cont|recover");
+	only_with(s, file, d, a, "comes_back", "restart");
 }
 
 static void check_socket(const scn_step *s, const char *file, scn_diags *d)
@@ -2326,6 +2580,15 @@ static void check_config(const scn_step *s, const char *file, scn_diags *d)
 			     "action patch needs 'set', 'add_handler' or 'remove_handler'");
 	if (bin && !add)
 		scn_diag_add(d, file, bin->pos, "'binary' goes with 'add_handler'");
+}
+
+static void check_fs(const scn_step *s, const char *file, scn_diags *d)
+{
+	const char *a = arg_lit(s, "action", NULL);
+	only_with(s, file, d, a, "sync", "remount_ro");
+	only_with(s, file, d, a, "within", "remount_ro");
+	only_with(s, file, d, a, "start", "repair");
+	only_with(s, file, d, a, "ready_within", "repair");
 }
 
 static void check_list_len(const scn_node *n, const char *key, const char *file, scn_diags *d)
@@ -2418,6 +2681,11 @@ static const scn_field a_image[] = {
 	{ 0 },
 };
 static const char *const r_pull[] = { "ref", NULL };
+static const scn_field a_list_images[] = {
+	{ "image", SCN_T_STR, 0, NULL, NULL, "a lab image role or a full reference: is it listed (result found)?" },
+	{ 0 },
+};
+static const char *const r_list_images[] = { "count", "found", "size", NULL };
 
 static const scn_field a_list_pods[] = {
 	{ "labels", SCN_T_STRMAP, 0, NULL, NULL, "more labels to match" },
@@ -2449,10 +2717,13 @@ static const scn_field a_runtime[] = {
 	{ "signal", SCN_T_ENUM, 0, v_signals, NULL, "kill: SIGKILL (default), SIGTERM or SIGHUP" },
 	{ "down_within", SCN_T_DUR, POS, NULL, NULL, "stop answering (and exit) within this (default 10s)" },
 	{ "ready_within", SCN_T_DUR, POS, NULL, NULL, "RuntimeReady within this (default 60s)" },
+	{ "comes_back", SCN_T_BOOL, 0, NULL, NULL,
+	  "restart: false = the runtime must NOT come back (it dies at start, e.g. on a read-only disk); the step "
+	  "fails if it is ready within ready_within" },
 	{ 0 },
 };
 static const char *const r_runtime[] = { "pid", "new_pid", "down_ms", "exit_ms", "start_ms", "ready_ms", "socket",
-					 "alive", NULL };
+					 "alive", "start_error", NULL };
 
 static const scn_field a_socket[] = {
 	{ "action", SCN_T_ENUM, REQ, v_sock_actions, NULL,
@@ -2472,11 +2743,19 @@ static const scn_field a_proxy[] = {
 static const char *const r_proxy[] = { "endpoint", "mode", "accepted", "faulted", "dropped", NULL };
 
 static const scn_field a_fs[] = {
-	{ "action", SCN_T_ENUM, REQ, v_fs_actions, NULL, "remount_ro, repair, freeze, thaw, fill, free" },
-	{ "path", SCN_T_STR, 0, NULL, NULL, "the file system (default: the runtime's state)" },
-	{ "size", SCN_T_STR, 0, NULL, NULL, "fill: how much (default: until a write fails)" },
+	{ "action", SCN_T_ENUM, REQ, v_fs_actions, NULL,
+	  "remount_ro (a disk error: the kernel turns it read-only), repair (runtime stopped, e2fsck, mounted again, "
+	  "runtime started), freeze, thaw, fill (until a write as root fails with ENOSPC), free (the fill files removed), "
+	  "restore (thaw, free, and repair only when read-only: for finally)" },
+	{ "sync", SCN_T_BOOL, 0, NULL, NULL,
+	  "remount_ro: flush first (default false: data not yet written back is lost, as on a real disk error)" },
+	{ "within", SCN_T_DUR, POS, NULL, NULL, "remount_ro: the kernel shows it read-only within this (default 5s)" },
+	{ "start", SCN_T_BOOL, 0, NULL, NULL, "repair: start the runtime again afterwards (default true)" },
+	{ "ready_within", SCN_T_DUR, POS, NULL, NULL, "repair: RuntimeReady within this after the start (default 60s)" },
 	{ 0 },
 };
+static const char *const r_fs[] = { "took_ms", "write_error", "opts", "bytes", "files", "free_after", "e2fsck_exit",
+				    "ready_ms", "changed", NULL };
 
 static const scn_field a_config[] = {
 	{ "action", SCN_T_ENUM, REQ, v_config_actions, NULL,
@@ -2556,6 +2835,8 @@ static const scn_kind kinds[] = {
 	{ "exec", "ExecSync", CRI, a_exec, NULL, r_exec, NULL, run_exec, "cri" },
 	{ "pull_image", "PullImage", CRI, a_image, "image", r_pull, NULL, run_pull_image, "cri" },
 	{ "remove_image", "RemoveImage", CRI, a_image, "image", NULL, NULL, run_remove_image, "cri" },
+	{ "list_images", "ListImages (found: whether image is listed)", CRI, a_list_images, "image", r_list_images, NULL,
+	  run_list_images, "cri" },
 	{ "list_pods", "ListPodSandbox (the scenario's pods unless all: true)", CRI, a_list_pods, NULL, r_list_pods,
 	  NULL, run_list_pods, "cri" },
 	{ "list_containers", "ListContainers (the scenario's unless all: true)", CRI, a_list_ctrs, NULL, r_list_ctrs,
@@ -2572,7 +2853,8 @@ static const scn_kind kinds[] = {
 	  run_socket, "fault/sockfile.h" },
 	{ "proxy", "a proxy between critic and the runtime (CRI steps use it with via: proxy)", 0, a_proxy, "action",
 	  r_proxy, check_proxy, run_proxy, "fault/proxy.h" },
-	{ "fs", "file system faults under the runtime's state", DIS, a_fs, "action", NULL, NULL, NULL, "fault/fs.h" },
+	{ "fs", "file system faults on the lab's loop fs (the runtime's root and state)", DIS | SCN_K_LOOPFS, a_fs,
+	  "action", r_fs, check_fs, run_fs, "fault/fs.h" },
 	{ "config", "patch, restore or check the runtime's config", DIS, a_config, "action", r_config, check_config, run_config,
 	  "fault/config.h" },
 	{ "fiu", "libfiu fault points in the runtime", DIS, a_fiu, "action", r_fiu, check_fiu, run_fiu,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "reports/rep.h"
+#include "scenarios/runlib.h"
 #include "tests.h"
 #include "util.h"
 
@@ -685,6 +686,367 @@ static void test_write_errors(void)
 	tst_summary_free(&s);
 }
 
+/* ---- scenario results ------------------------------------------------------------ */
+
+static rep_scn_step sstep(int idx, const char *phase, const char *kind, const char *desc, const char *verdict,
+			  int64_t start, int64_t dur)
+{
+	rep_scn_step st = { .index = idx, .line = 10 + idx, .start_ms = start, .dur_ms = dur, .grpc_status = -1 };
+	snprintf(st.phase, sizeof st.phase, "%s", phase);
+	snprintf(st.kind, sizeof st.kind, "%s", kind);
+	snprintf(st.verdict, sizeof st.verdict, "%s", verdict);
+	st.desc = (char *)desc;
+	return st;
+}
+
+/* Three scenarios: one that failed a step (a call that ended in
+ * DEADLINE_EXCEEDED, with markup in its message), with a fault step, an
+ * XFAIL, and a kubelet timeline; one skipped; one that timed out. */
+static void build_scn(rep_scn_set *set)
+{
+	memset(set, 0, sizeof *set);
+	set->v = calloc(3, sizeof *set->v);
+	set->n = 3;
+	rep_scenario *a = &set->v[0];
+	a->name = strdup("proxy-faults");
+	a->file = strdup("scenarios/09-proxy-faults.yaml");
+	a->description = strdup("CRI traffic goes through a proxy <that> delays & drops it.");
+	snprintf(a->verdict, sizeof a->verdict, "FAIL");
+	a->reason = strdup("step 3 (version, line 13): expected OK, got DEADLINE_EXCEEDED");
+	a->start_wall_ns = 1714564810000000000LL;
+	a->dur_ms = 8000;
+	a->steps_run = 5, a->steps_passed = 3, a->steps_failed = 1, a->known_issues = 1;
+	a->model_offset_ms = 500;
+	rep_scn_step st = sstep(1, "setup", "run_pod", "run_pod", "PASS", 10, 400);
+	snprintf(st.method, sizeof st.method, "RunPodSandbox");
+	st.grpc_status = 0;
+	st.name = "web";
+	rep_scenario_add_step(a, &st);
+	st = sstep(2, "steps", "proxy", "proxy mode=blackhole", "PASS", 600, 5);
+	st.fault = true;
+	st.detail = "proxy now blackholes";
+	rep_scenario_add_step(a, &st);
+	st = sstep(3, "steps", "version", "version via=proxy", "FAIL", 700, 2000);
+	snprintf(st.method, sizeof st.method, "Version");
+	st.grpc_status = 4;
+	st.message = "expected OK, got DEADLINE_EXCEEDED <&>";
+	st.call_msg = "Version on unix:///p.sock: DEADLINE_EXCEEDED: Deadline Exceeded";
+	rep_scenario_add_step(a, &st);
+	st = sstep(4, "steps", "expect", "expect kubelet.node=Ready", "XFAIL", 2800, 100);
+	st.message = "kubelet.node is NotReady";
+	st.known_issue = "containerd#1234";
+	rep_scenario_add_step(a, &st);
+	st = sstep(5, "finally", "proxy", "proxy stop", "PASS", 7000, 50);
+	st.fault = false;
+	rep_scenario_add_step(a, &st);
+	kube_event evs[] = {
+		ev(0, KUBE_C_KUBELET, "Running", "", "validated CRI v1 runtime API"),
+		ev(0, KUBE_C_NODE, "Ready", "KubeletReady", "kubelet is posting ready status"),
+		ev(1000, KUBE_C_RUNTIME, "down", "RuntimeDown", "container runtime is down"),
+		ev(2000, KUBE_C_NODE, "NotReady", "KubeletNotReady", "container runtime is down"),
+	};
+	a->timeline = malloc(sizeof evs);
+	memcpy(a->timeline, evs, sizeof evs);
+	a->n_timeline = ARRAY_SIZE(evs);
+
+	rep_scenario *b = &set->v[1];
+	b->name = strdup("needs-root");
+	b->file = strdup("x/needs-root.yaml");
+	snprintf(b->verdict, sizeof b->verdict, "SKIP");
+	b->reason = strdup("needs root");
+	b->model_offset_ms = -1;
+
+	rep_scenario *c = &set->v[2];
+	c->name = strdup("hung");
+	c->file = strdup("x/hung.yaml");
+	snprintf(c->verdict, sizeof c->verdict, "TIMEOUT");
+	c->reason = strdup("did not finish within its 60 s deadline");
+	c->dur_ms = 120000;
+	c->model_offset_ms = -1;
+}
+
+static void test_scn_junit(void)
+{
+	tst_summary s;
+	rep_scn_set set;
+	build(&s);
+	build_scn(&set);
+	crit_err e;
+	char *path = tmp_path("scn.xml");
+	CU_ASSERT_EQUAL_FATAL(rep_write(REP_JUNIT, &s, &set, path, &e), 0);
+	assert_junit_valid(path);
+	/* a testsuite per scenario, a testcase per step */
+	CU_ASSERT_EQUAL(xpath_count(path, "//testsuite[starts-with(@name,'scenario/')]"), 3);
+	CU_ASSERT_EQUAL(xpath_count(path, "//testsuite[@name='scenario/proxy-faults']/testcase"), 5);
+	CU_ASSERT_EQUAL(xpath_count(path, "//testsuite[@name='scenario/proxy-faults' and @tests='5' and @failures='1' "
+					  "and @errors='0' and @skipped='1']"), 1);
+	CU_ASSERT_EQUAL(xpath_count(path, "//testcase[@classname='critic.scenario.proxy-faults' and @name='01 web: run_pod' "
+					  "and @line='11' and @file='scenarios/09-proxy-faults.yaml']"), 1);
+	/* the failure names the step, the call, its status and message */
+	CU_ASSERT_EQUAL(xpath_count(path, "//testcase[@name='03 version via=proxy']/failure[@type='FAIL' and "
+					  "contains(@message,'step 3') and contains(@message,'DEADLINE_EXCEEDED &lt;&amp;&gt;')]"),
+			0); /* attribute values are compared unescaped */
+	CU_ASSERT_EQUAL(xpath_count(path, "//testcase[@name='03 version via=proxy']/failure[@type='FAIL' and "
+					  "contains(@message,'step 3 (version via=proxy, line 13)') and "
+					  "contains(@message,'DEADLINE_EXCEEDED <&>') and "
+					  "contains(.,'call Version: DEADLINE_EXCEEDED (gRPC code 4): Version on unix:///p.sock')]"),
+			1);
+	CU_ASSERT_EQUAL(xpath_count(path, "//testcase[@name='04 expect kubelet.node=Ready']/skipped[contains(@message,"
+					  "'known issue: containerd#1234')]"), 1);
+	/* the timeline as text */
+	CU_ASSERT_EQUAL(xpath_count(path, "//testsuite[@name='scenario/proxy-faults']/system-out[contains(.,"
+					  "'+2.500 s  node     NotReady')]"), 1);
+	/* skipped and timed-out scenarios: one testcase each */
+	CU_ASSERT_EQUAL(xpath_count(path, "//testsuite[@name='scenario/needs-root' and @skipped='1']/testcase/"
+					  "skipped[@message='needs root']"), 1);
+	CU_ASSERT_EQUAL(xpath_count(path, "//testsuite[@name='scenario/hung' and @errors='1']/testcase/"
+					  "error[@type='TIMEOUT']"), 1);
+	/* run totals: 5 tests + 5 steps + 2 scenario cases */
+	CU_ASSERT_EQUAL(xpath_count(path, "/testsuites[@tests='12' and @failures='2' and @errors='3']"), 1);
+	free(path);
+	rep_scn_set_free(&set);
+	tst_summary_free(&s);
+}
+
+static void test_scn_json(void)
+{
+	tst_summary s;
+	rep_scn_set set;
+	build(&s);
+	build_scn(&set);
+	crit_err e;
+	char *path = tmp_path("scn.json");
+	CU_ASSERT_EQUAL_FATAL(rep_write(REP_JSON, &s, &set, path, &e), 0);
+	json_object *root = json_object_from_file(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	CU_ASSERT_STRING_EQUAL(gets(root, "schema"), "critic.run/v1");
+	json_object *scn = get(root, "scenarios", json_type_array);
+	CU_ASSERT_FATAL(scn && json_object_array_length(scn) == 3);
+	json_object *a = json_object_array_get_idx(scn, 0);
+	CU_ASSERT_STRING_EQUAL(gets(a, "name"), "proxy-faults");
+	CU_ASSERT_STRING_EQUAL(gets(a, "file"), "scenarios/09-proxy-faults.yaml");
+	CU_ASSERT_STRING_EQUAL(gets(a, "verdict"), "FAIL");
+	CU_ASSERT_STRING_EQUAL(gets(a, "started_at"), "2024-05-01T12:00:10.000Z");
+	CU_ASSERT_EQUAL(geti(a, "duration_ms"), 8000);
+	CU_ASSERT_EQUAL(geti(a, "model_offset_ms"), 500);
+	json_object *sc = get(a, "step_counts", json_type_object);
+	CU_ASSERT(sc && geti(sc, "run") == 5 && geti(sc, "failed") == 1 && geti(sc, "known_issues") == 1);
+	json_object *steps = get(a, "steps", json_type_array);
+	CU_ASSERT_FATAL(steps && json_object_array_length(steps) == 5);
+	json_object *s1 = json_object_array_get_idx(steps, 0), *s3 = json_object_array_get_idx(steps, 2);
+	CU_ASSERT_STRING_EQUAL(gets(s1, "name"), "web");
+	CU_ASSERT_STRING_EQUAL(gets(s1, "phase"), "setup");
+	CU_ASSERT_EQUAL(geti(s3, "index"), 3);
+	CU_ASSERT_STRING_EQUAL(gets(s3, "kind"), "version");
+	CU_ASSERT_STRING_EQUAL(gets(s3, "action"), "version via=proxy");
+	CU_ASSERT_STRING_EQUAL(gets(s3, "verdict"), "FAIL");
+	CU_ASSERT_EQUAL(geti(s3, "start_ms"), 700);
+	CU_ASSERT_EQUAL(geti(s3, "duration_ms"), 2000);
+	CU_ASSERT_EQUAL(geti(s3, "line"), 13);
+	CU_ASSERT_STRING_EQUAL(gets(s3, "message"), "expected OK, got DEADLINE_EXCEEDED <&>");
+	json_object *call = get(s3, "call", json_type_object);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(call);
+	CU_ASSERT_STRING_EQUAL(gets(call, "method"), "Version");
+	CU_ASSERT_STRING_EQUAL(gets(call, "status"), "DEADLINE_EXCEEDED");
+	CU_ASSERT_EQUAL(geti(call, "code"), 4);
+	CU_ASSERT(json_object_get_boolean(get(json_object_array_get_idx(steps, 1), "fault", json_type_boolean)));
+	json_object *nul = NULL;
+	CU_ASSERT(json_object_object_get_ex(json_object_array_get_idx(steps, 1), "call", &nul) && nul == NULL);
+	json_object *tl = get(a, "timeline", json_type_array);
+	CU_ASSERT_FATAL(tl && json_object_array_length(tl) == 4);
+	json_object *t3 = json_object_array_get_idx(tl, 3);
+	CU_ASSERT_EQUAL(geti(t3, "t_ms"), 2500); /* on the scenario's clock */
+	CU_ASSERT_EQUAL(geti(t3, "model_ms"), 2000);
+	CU_ASSERT_STRING_EQUAL(gets(t3, "component"), "node");
+	CU_ASSERT_STRING_EQUAL(gets(t3, "state"), "NotReady");
+	CU_ASSERT_STRING_EQUAL(gets(t3, "reason"), "KubeletNotReady");
+	json_object *b = json_object_array_get_idx(scn, 1);
+	CU_ASSERT_STRING_EQUAL(gets(b, "verdict"), "SKIP");
+	CU_ASSERT_STRING_EQUAL(gets(b, "reason"), "needs root");
+	CU_ASSERT(json_object_object_get_ex(b, "model_offset_ms", &nul) && nul == NULL);
+	json_object *cnt = get(root, "scenario_counts", json_type_object);
+	CU_ASSERT(cnt && geti(cnt, "total") == 3 && geti(cnt, "passed") == 0 && geti(cnt, "failed") == 2 &&
+		  geti(cnt, "skipped") == 1);
+	json_object_put(root);
+
+	/* One scenario's object round-trips (how runlib's children report). */
+	strbuf sb = { 0 };
+	CU_ASSERT_EQUAL(rep_json_scenario(&set.v[0], &sb, &e), 0);
+	rep_scenario back;
+	CU_ASSERT_EQUAL_FATAL(rep_json_scenario_parse(sb.buf, &back, &e), 0);
+	CU_ASSERT_STRING_EQUAL(back.name, "proxy-faults");
+	CU_ASSERT_STRING_EQUAL(back.verdict, "FAIL");
+	CU_ASSERT_EQUAL(back.n_steps, 5);
+	CU_ASSERT_EQUAL(back.n_timeline, 4);
+	CU_ASSERT_EQUAL(back.model_offset_ms, 500);
+	CU_ASSERT_EQUAL(back.steps_failed, 1);
+	CU_ASSERT_FATAL(back.n_steps == 5 && back.n_timeline == 4);
+	CU_ASSERT_STRING_EQUAL(back.steps[2].method, "Version");
+	CU_ASSERT_EQUAL(back.steps[2].grpc_status, 4);
+	CU_ASSERT_STRING_EQUAL(back.steps[2].call_msg, set.v[0].steps[2].call_msg);
+	CU_ASSERT_STRING_EQUAL(back.steps[3].known_issue, "containerd#1234");
+	CU_ASSERT_EQUAL(back.steps[0].grpc_status, 0);
+	CU_ASSERT_EQUAL(back.steps[1].grpc_status, -1);
+	CU_ASSERT(back.steps[1].fault && !back.steps[0].fault);
+	CU_ASSERT_PTR_NULL(back.steps[0].message);
+	CU_ASSERT_EQUAL(back.timeline[3].comp, KUBE_C_NODE);
+	CU_ASSERT_EQUAL(back.timeline[3].t_ms, 2000);
+	CU_ASSERT_STRING_EQUAL(back.timeline[2].message, "container runtime is down");
+	rep_scenario_free(&back);
+	CU_ASSERT(rep_json_scenario_parse("[1,2]", &back, &e) < 0);
+	CU_ASSERT(rep_json_scenario_parse("{", &back, &e) < 0);
+	sb_free(&sb);
+	free(path);
+	rep_scn_set_free(&set);
+	tst_summary_free(&s);
+}
+
+static void test_scn_tap(void)
+{
+	tst_summary s;
+	rep_scn_set set;
+	build(&s);
+	build_scn(&set);
+	strbuf sb = { 0 };
+	crit_err e;
+	CU_ASSERT_EQUAL_FATAL(rep_render(REP_TAP, &s, &set, &sb, &e), 0);
+	const char *t = sb.buf;
+	CU_ASSERT(util_has_prefix(t, "KTAP version 1\n1..8\n"));
+	static const char want[] =
+		"    KTAP version 1\n"
+		"    # Subtest: scenario/proxy-faults\n"
+		"    1..5\n"
+		"    ok 1 web: run_pod\n"
+		"    ok 2 proxy mode=blackhole\n"
+		"    # line 13: expected OK, got DEADLINE_EXCEEDED <&>\n"
+		"    # call Version: DEADLINE_EXCEEDED: Version on unix:///p.sock: DEADLINE_EXCEEDED: Deadline Exceeded\n"
+		"    not ok 3 version via=proxy\n"
+		"    ok 4 expect kubelet.node=Ready # XFAIL containerd_1234\n"
+		"    ok 5 proxy stop\n"
+		"# step 3 (version, line 13): expected OK, got DEADLINE_EXCEEDED\n"
+		"not ok 6 scenario/proxy-faults\n"
+		"ok 7 scenario/needs-root # SKIP needs root\n"
+		"# TIMEOUT\n"
+		"# did not finish within its 60 s deadline\n"
+		"not ok 8 scenario/hung\n"
+		"# Totals: pass:1 fail:2 skip:2 error:3\n";
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, want));
+	if (!strstr(t, want))
+		printf("\n%s", t);
+	sb_free(&sb);
+	rep_scn_set_free(&set);
+	tst_summary_free(&s);
+}
+
+static void test_scn_html(void)
+{
+	tst_summary s;
+	rep_scn_set set;
+	build(&s);
+	build_scn(&set);
+	crit_err e;
+	char *path = tmp_path("scn.html");
+	CU_ASSERT_EQUAL_FATAL(rep_write(REP_HTML, &s, &set, path, &e), 0);
+	char *h = NULL, *out = NULL;
+	CU_ASSERT_EQUAL_FATAL(util_read_file(path, &h, NULL, &e), 0);
+	CU_ASSERT_EQUAL(xmllint("--noout", NULL, NULL, path, &out), 0);
+	if (out && *out)
+		printf("\n    xmllint: %s", out);
+	free(out);
+	out = NULL;
+	CU_ASSERT_EQUAL(xmllint("--html", "--noout", NULL, path, &out), 0);
+	free(out);
+	CU_ASSERT_PTR_NULL(strstr(h, "No fault scenarios were run"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "Fault scenarios (3: 0 passed, 2 failed, 1 skipped)"));
+	CU_ASSERT_EQUAL(count(h, "<section class=\"scenario\""), 3);
+	/* durations + latency + one scenario timeline (the others ran no step) */
+	CU_ASSERT_EQUAL(count(h, "<svg "), 3);
+	CU_ASSERT_EQUAL(count(h, "<rect class=\"step "), 5);
+	CU_ASSERT_EQUAL(count(h, "class=\"fault-flag\""), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "<title>fault at +0.600s: proxy mode=blackhole</title>"));
+	/* model events drawn on the scenario's clock */
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "<title>+2.500s node NotReady (KubeletNotReady)"));
+	/* the story in words, in time order */
+	const char *f = strstr(h, "critic broke something on purpose: <code>proxy mode=blackhole</code>");
+	const char *rd = strstr(h, "the kubelet saw the container runtime <strong>down</strong>");
+	const char *nr = strstr(h, "became <strong>NotReady</strong>");
+	CU_ASSERT(f && rd && nr && f < rd && rd < nr);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "<strong>failed</strong>: expected OK, got DEADLINE_EXCEEDED &lt;&amp;&gt;"));
+	/* the step table: a row per step, the failed ones open */
+	CU_ASSERT_EQUAL(count(h, "<tr class=\"v-pass\" id=\"s-1-"), 3);
+	CU_ASSERT_EQUAL(count(h, "<tr class=\"v-fail\" id=\"s-1-3\""), 1);
+	CU_ASSERT_EQUAL(count(h, "<tr class=\"v-xfail\" id=\"s-1-4\""), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "Version DEADLINE_EXCEEDED</td>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "Why not passed:</strong> needs root"));
+	CU_ASSERT_PTR_NULL(strstr(h, "<script"));
+	CU_ASSERT_PTR_NULL(strstr(h, "href=\"http"));
+	free(h);
+	free(path);
+	rep_scn_set_free(&set);
+	tst_summary_free(&s);
+}
+
+/* ---- runlib: which files --scenarios names ------------------------------------------ */
+
+static void test_runlib_resolve(void)
+{
+	make_tmpdir();
+	crit_err e;
+	char *dir = tmp_path("lib"), *a = tmp_path("lib/02-b.yaml"), *b = tmp_path("lib/01-a.yaml"),
+	     *c = tmp_path("lib/notes.txt"), *one = tmp_path("one.yaml"), *empty = tmp_path("empty");
+	CU_ASSERT_EQUAL_FATAL(util_mkdir_p(dir, 0755, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(util_mkdir_p(empty, 0755, &e), 0);
+	static const char good[] = "name: a\ndescription: d\nsteps:\n  - note: hi\n";
+	static const char bad[] = "name: b\ndescription: d\nstepz:\n  - note: hi\n";
+	CU_ASSERT_EQUAL(util_write_file(a, bad, sizeof bad - 1, 0644, &e), 0);
+	CU_ASSERT_EQUAL(util_write_file(b, good, sizeof good - 1, 0644, &e), 0);
+	CU_ASSERT_EQUAL(util_write_file(c, "x", 1, 0644, &e), 0);
+	CU_ASSERT_EQUAL(util_write_file(one, good, sizeof good - 1, 0644, &e), 0);
+	char **p = NULL;
+	size_t n = 0;
+	/* a directory: its *.yaml, sorted; a file as given, in the order named */
+	char *args[] = { dir, one };
+	CU_ASSERT_EQUAL_FATAL(runlib_resolve(args, 2, &p, &n, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT(strstr(p[0], "/01-a.yaml") && strstr(p[1], "/02-b.yaml"));
+	CU_ASSERT_STRING_EQUAL(p[2], one);
+	/* checking finds the one broken file, with its position */
+	scn_diags d = { 0 };
+	CU_ASSERT_EQUAL(runlib_check(p, n, &d), 1);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++)
+		found = found || (d.v[i].pos.line == 3 && d.v[i].pos.col == 1 && strstr(d.v[i].file, "02-b.yaml") &&
+				  strstr(d.v[i].msg, "stepz"));
+	CU_ASSERT(found);
+	scn_diags_free(&d);
+	scn_paths_free(p, n);
+	/* none, or "all": the library ($CRITIC_SCENARIOS_DIR) */
+	char *old = getenv("CRITIC_SCENARIOS_DIR") ? strdup(getenv("CRITIC_SCENARIOS_DIR")) : NULL;
+	setenv("CRITIC_SCENARIOS_DIR", dir, 1);
+	CU_ASSERT_EQUAL(runlib_resolve(NULL, 0, &p, &n, &e), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	scn_paths_free(p, n);
+	char *all[] = { "all" };
+	CU_ASSERT_EQUAL(runlib_resolve(all, 1, &p, &n, &e), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	scn_paths_free(p, n);
+	if (old) {
+		setenv("CRITIC_SCENARIOS_DIR", old, 1);
+		free(old);
+	} else {
+		unsetenv("CRITIC_SCENARIOS_DIR");
+	}
+	/* a missing file and an empty directory are named */
+	char *missing[] = { "/nonexistent-critic/x.yaml" };
+	CU_ASSERT_EQUAL(runlib_resolve(missing, 1, &p, &n, &e), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent-critic/x.yaml"));
+	CU_ASSERT_PTR_NULL(p);
+	char *none[] = { empty };
+	CU_ASSERT_EQUAL(runlib_resolve(none, 1, &p, &n, &e), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no *.yaml"));
+	free(dir), free(a), free(b), free(c), free(one), free(empty);
+}
+
 static int cleanup_suite(void)
 {
 	if (tmpdir[0]) {
@@ -706,6 +1068,11 @@ void tests_register_reports(void)
 	CU_add_test(s, "HTML: well-formed, self-contained, one bar per test, one row per method", test_html);
 	CU_add_test(s, "SVG timeline: one lane per component, a segment and marker per event", test_svg_timeline);
 	CU_add_test(s, "write errors name the file; writes are atomic", test_write_errors);
+	CU_add_test(s, "scenarios in JUnit: a testsuite each, a testcase per step, schema-valid", test_scn_junit);
+	CU_add_test(s, "scenarios in JSON: steps, calls, timeline; one scenario round-trips", test_scn_json);
+	CU_add_test(s, "scenarios in TAP: steps as a KTAP subtest", test_scn_tap);
+	CU_add_test(s, "scenarios in HTML: story, timeline with fault flags, step table", test_scn_html);
+	CU_add_test(s, "run --scenarios: files, directories, the library; checked before running", test_runlib_resolve);
 }
 
 /* ---- against the lab ----------------------------------------------------------------- */
@@ -810,11 +1177,12 @@ static void test_run_reports(void)
 	free(h);
 
 	/* On a terminal (script(1) gives it one) a status line is drawn before
-	 * each test and cleared before its result line. */
+	 * each test and cleared before its result line (one test at a time, so
+	 * the line names it alone). */
 	free(cmd);
 	free(out);
 	out = NULL;
-	cmd = util_strdup_printf("env -u NO_COLOR TERM=xterm CRITIC_LAB_DIR='%s' script -qec \"'%s' run --focus "
+	cmd = util_strdup_printf("env -u NO_COLOR TERM=xterm CRITIC_LAB_DIR='%s' script -qec \"'%s' run --parallel 1 --focus "
 				 "'^runtime/'\" /dev/null",
 				 tests_lab_dir(), bin);
 	rc = util_run_sh(cmd, 120000, &out, &e);
@@ -877,8 +1245,225 @@ static void test_run_reports(void)
 	free(bin);
 }
 
+/* A source file of the tree: $CRITIC_SRC_DIR, the working directory, or
+ * beside the binary's directory (bin/..). */
+static char *src_file(const char *rel)
+{
+	const char *src = getenv("CRITIC_SRC_DIR");
+	if (src && *src) {
+		char *p = util_strdup_printf("%s/%s", src, rel);
+		if (util_exists(p))
+			return p;
+		free(p);
+	}
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof cwd)) {
+		char *p = util_strdup_printf("%s/%s", cwd, rel);
+		if (util_exists(p))
+			return p;
+		free(p);
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *p = util_strdup_printf("%s/../%s", dirname(exe), rel);
+		if (util_exists(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* `critic run --focus '^runtime/version' --scenarios 09-proxy-faults.yaml`
+ * with every report: the test and the scenario with its steps in each. */
+static void test_run_scenarios(void)
+{
+	char *bin = critic_bin(), *yaml = src_file("scenarios/09-proxy-faults.yaml"),
+	     *broken = src_file("tests/scenarios/bad-keys.yaml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
+	if (!yaml || !broken)
+		printf("\n    scenarios/09-proxy-faults.yaml or tests/scenarios/bad-keys.yaml not found (set CRITIC_SRC_DIR)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(broken);
+	make_tmpdir();
+	crit_err e;
+	char *status = util_strdup_printf("'%s' --dir '%s' lab status", bin, tests_lab_dir());
+	bool was_up = util_run_sh(status, 30000, NULL, &e) == 0;
+
+	/* A scenario file with errors: refused before any test, every error
+	 * with file:line:col; a missing one named. */
+	char *out = NULL;
+	char *cmd = util_strdup_printf("CRITIC_LAB_DIR='%s' '%s' run --focus '^runtime/version$' --scenarios '%s' 2>&1",
+				       tests_lab_dir(), bin, broken);
+	int rc = util_run_sh(cmd, 120000, &out, &e);
+	CU_ASSERT_EQUAL(rc, 2);
+	char *where = util_strdup_printf("%s:", broken);
+	CU_ASSERT(out && strstr(out, where) && strstr(out, "nothing was run") && !strstr(out, "runtime/version"));
+	free(where);
+	free(cmd);
+	free(out);
+	out = NULL;
+	cmd = util_strdup_printf("CRITIC_LAB_DIR='%s' '%s' run --scenarios /nonexistent-critic.yaml 2>&1",
+				 tests_lab_dir(), bin);
+	rc = util_run_sh(cmd, 120000, &out, &e);
+	CU_ASSERT_EQUAL(rc, 2);
+	CU_ASSERT(out && strstr(out, "/nonexistent-critic.yaml: no such file"));
+	free(cmd);
+	free(out);
+	out = NULL;
+	/* Words after run without --scenarios are refused. */
+	cmd = util_strdup_printf("CRITIC_LAB_DIR='%s' '%s' run '%s' 2>&1", tests_lab_dir(), bin, yaml);
+	rc = util_run_sh(cmd, 120000, &out, &e);
+	CU_ASSERT_EQUAL(rc, 2);
+	CU_ASSERT(out && strstr(out, "come with --scenarios"));
+	free(cmd);
+	free(out);
+	out = NULL;
+
+	cmd = util_strdup_printf("cd '%s' && CRITIC_LAB_DIR='%s' '%s' --no-color run --focus '^runtime/version' "
+				 "--scenarios '%s' --junit s.xml --json s.json --html s.html --tap >s.tap 2>s.err",
+				 tmpdir, tests_lab_dir(), bin, yaml);
+	rc = util_run_sh(cmd, 900000, &out, &e);
+	char *tap = tmp_path("s.tap"), *human = tmp_path("s.err"), *junit = tmp_path("s.xml"), *json = tmp_path("s.json"),
+	     *html = tmp_path("s.html");
+	char *t = NULL, *hu = NULL, *h = NULL;
+	util_read_file(tap, &t, NULL, &e);
+	util_read_file(human, &hu, NULL, &e);
+	if (rc != 0)
+		printf("\n    critic run exited %d: %s\n%s", rc, rc < 0 ? e.msg : "", hu ? hu : "");
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hu);
+	/* the scenario's own lines went with the human output */
+	CU_ASSERT_PTR_NOT_NULL(strstr(hu, "scenario proxy-faults"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(hu, "1 scenarios: 1 passed, 0 failed, 0 skipped"));
+
+	/* JSON: the test, then the scenario with every step it ran */
+	json_object *root = json_object_from_file(json);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	json_object *tests = get(root, "tests", json_type_array), *scn = get(root, "scenarios", json_type_array);
+	CU_ASSERT_FATAL(tests && scn);
+	CU_ASSERT_EQUAL(json_object_array_length(tests), 1);
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(scn), 1);
+	json_object *s0 = json_object_array_get_idx(scn, 0);
+	CU_ASSERT_STRING_EQUAL(gets(s0, "name"), "proxy-faults");
+	CU_ASSERT_STRING_EQUAL(gets(s0, "file"), yaml);
+	CU_ASSERT_STRING_EQUAL(gets(s0, "verdict"), "PASS");
+	json_object *steps = get(s0, "steps", json_type_array), *counts = get(s0, "step_counts", json_type_object);
+	CU_ASSERT_FATAL(steps && counts);
+	size_t n_steps = json_object_array_length(steps);
+	CU_ASSERT(n_steps >= 20);
+	CU_ASSERT_EQUAL((int64_t)n_steps, geti(counts, "run"));
+	/* the proxy's deadline step: the call ended DEADLINE_EXCEEDED, as expected */
+	int deadline_calls = 0, proxy_faults = 0;
+	int64_t last_start = -1;
+	bool ordered = true;
+	for (size_t i = 0; i < n_steps; i++) {
+		json_object *st = json_object_array_get_idx(steps, i), *call = NULL;
+		CU_ASSERT_STRING_EQUAL(gets(st, "verdict"), "PASS");
+		CU_ASSERT_EQUAL(geti(st, "index"), (int64_t)i + 1);
+		if (geti(st, "start_ms") < last_start)
+			ordered = false;
+		last_start = geti(st, "start_ms");
+		if (json_object_object_get_ex(st, "call", &call) && call &&
+		    !strcmp(gets(call, "status"), "DEADLINE_EXCEEDED"))
+			deadline_calls++;
+		json_object *f = NULL;
+		if (json_object_object_get_ex(st, "fault", &f) && json_object_get_boolean(f))
+			proxy_faults += !strcmp(gets(st, "kind"), "proxy");
+	}
+	CU_ASSERT(ordered);
+	CU_ASSERT(deadline_calls >= 2); /* slow-deadline and blackholed */
+	CU_ASSERT(proxy_faults >= 3);   /* delay, blackhole, reset */
+	json_object *sc = get(root, "scenario_counts", json_type_object);
+	CU_ASSERT(sc && geti(sc, "passed") == 1);
+	json_object_put(root);
+
+	/* JUnit: schema-valid, a testsuite for the scenario, a testcase per step */
+	assert_junit_valid(junit);
+	CU_ASSERT_EQUAL(xpath_count(junit, "//testsuite[@name='runtime']/testcase"), 1);
+	CU_ASSERT_EQUAL(xpath_count(junit, "//testsuite[@name='scenario/proxy-faults']/testcase"), (long)n_steps);
+	CU_ASSERT_EQUAL(xpath_count(junit, "//testsuite[@name='scenario/proxy-faults']/testcase"
+					   "[@classname='critic.scenario.proxy-faults']"), (long)n_steps);
+	CU_ASSERT_EQUAL(xpath_count(junit, "//failure|//error"), 0);
+
+	/* TAP: the steps as a subtest of result 2 */
+	CU_ASSERT(util_has_prefix(t, "KTAP version 1\n1..2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "\nok 1 runtime/version\n    KTAP version 1\n    # Subtest: scenario/proxy-faults\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "\nok 2 scenario/proxy-faults\n# Totals: pass:2 fail:0 skip:0 error:0\n"));
+
+	/* HTML: well-formed, the scenario's section with a row and a bar per step */
+	CU_ASSERT_EQUAL_FATAL(util_read_file(html, &h, NULL, &e), 0);
+	out = NULL;
+	CU_ASSERT_EQUAL(xmllint("--noout", NULL, NULL, html, &out), 0);
+	free(out);
+	out = NULL;
+	CU_ASSERT_EQUAL(count(h, "<section class=\"scenario\""), 1);
+	CU_ASSERT_EQUAL(count(h, "<rect class=\"step "), n_steps);
+	CU_ASSERT_EQUAL(count(h, "<tr class=\"v-pass\" id=\"s-1-"), n_steps);
+	CU_ASSERT(count(h, "class=\"fault-flag\"") >= 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "critic broke something on purpose: <code>proxy mode blackhole</code>"));
+	CU_ASSERT_PTR_NULL(strstr(h, "<script"));
+
+	/* The same runtime named as an endpoint that is not the lab: a
+	 * disruptive scenario is skipped with the reason, nothing else runs. */
+	char *hung = src_file("scenarios/05-runtime-hung.yaml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hung);
+	free(cmd);
+	cmd = util_strdup_printf("cd '%s' && CRITIC_LAB_DIR='%s/no-lab' '%s' -r 'unix://%s/containerd.sock' run "
+				 "--scenarios-only '%s' --json d.json 2>&1",
+				 tmpdir, tmpdir, bin, tests_lab_dir(), hung);
+	rc = util_run_sh(cmd, 300000, &out, &e);
+	if (rc != 0)
+		printf("\n    critic run --scenarios-only exited %d: %s", rc, out ? out : e.msg);
+	CU_ASSERT_EQUAL(rc, 0);
+	char *dj = tmp_path("d.json");
+	root = json_object_from_file(dj);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	CU_ASSERT_EQUAL(json_object_array_length(get(root, "tests", json_type_array)), 0);
+	scn = get(root, "scenarios", json_type_array);
+	CU_ASSERT_FATAL(scn && json_object_array_length(scn) == 1);
+	s0 = json_object_array_get_idx(scn, 0);
+	CU_ASSERT_STRING_EQUAL(gets(s0, "verdict"), "SKIP");
+	CU_ASSERT(strstr(gets(s0, "reason"), "disruptive") && strstr(gets(s0, "reason"), "--allow-disruptive"));
+	CU_ASSERT_EQUAL(json_object_array_length(get(s0, "steps", json_type_array)), 0);
+	CU_ASSERT_STRING_EQUAL(gets(get(get(root, "run", json_type_object), "runtime", json_type_object), "name"),
+			       "containerd");
+	json_object_put(root);
+	free(dj);
+	free(hung);
+
+	if (!was_up) {
+		char *down = util_strdup_printf("'%s' --dir '%s' lab down", bin, tests_lab_dir());
+		char *dout = NULL;
+		int drc = util_run_sh(down, 120000, &dout, &e);
+		if (drc != 0)
+			printf("\n    lab down: %s", dout ? dout : e.msg);
+		CU_ASSERT_EQUAL(drc, 0);
+		free(dout);
+		free(down);
+	}
+	free(t);
+	free(hu);
+	free(h);
+	free(tap);
+	free(human);
+	free(junit);
+	free(json);
+	free(html);
+	free(out);
+	free(cmd);
+	free(status);
+	free(yaml);
+	free(broken);
+	free(bin);
+}
+
 void tests_register_reports_lab(void)
 {
 	CU_pSuite s = CU_add_suite("reports against the lab", NULL, cleanup_suite);
 	CU_add_test(s, "critic run --junit --json --html --tap", test_run_reports);
+	CU_add_test(s, "critic run --scenarios 09-proxy-faults.yaml: the scenario and its steps in every report",
+		    test_run_scenarios);
 }

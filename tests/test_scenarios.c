@@ -228,7 +228,7 @@ static void test_good_file(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	CU_ASSERT_STRING_EQUAL(f->name, "good-basic");
 	CU_ASSERT(strstr(f->description, "Every part of the language once") == f->description);
-	CU_ASSERT(f->needs.root && f->needs.disruptive && !f->needs.lab);
+	CU_ASSERT(f->needs.root && f->needs.disruptive && f->needs.loopfs && f->needs.lab); /* loopfs implies lab */
 	CU_ASSERT_EQUAL(f->needs.n_kernel, 1);
 	CU_ASSERT_STRING_EQUAL(f->needs.kernel[0], "cgroup2");
 	CU_ASSERT_PTR_NOT_NULL(f->kubelet);
@@ -279,8 +279,9 @@ static void test_good_file(void)
 	CU_ASSERT_PTR_NULL(f->steps[9].expect);
 	CU_ASSERT_PTR_NOT_NULL(scn_map_get(f->steps[9].args, "took"));
 	CU_ASSERT(f->steps[9].known_issue && !strcmp(f->steps[9].known_issue, "none really"));
-	/* placeholders: known to the language, not wired in this build */
-	CU_ASSERT_PTR_NULL(f->steps[10].kind->run);
+	/* the fs kind is wired and acts on the lab's loop fs */
+	CU_ASSERT_PTR_NOT_NULL(f->steps[10].kind->run);
+	CU_ASSERT(f->steps[10].kind->flags & SCN_K_LOOPFS);
 	CU_ASSERT_STRING_EQUAL(f->steps[10].kind->module, "fault/fs.h");
 	CU_ASSERT_EQUAL_FATAL(f->n_finally, 2);
 	CU_ASSERT_STRING_EQUAL(kind_of(&f->finally[0]), "runtime");
@@ -332,6 +333,35 @@ static void test_parse_string(void)
 }
 
 /* ------------------------------------------------------------ durations, references */
+
+/* Regexes that would make glibc's regcomp take gigabytes are refused
+ * first (found by fuzz_scenario: "e" and 90 '+'); ordinary ones compile. */
+static void test_regex_limits(void)
+{
+	static const char *const good[] = { "^a+b*c?$", "[+*]+ (x)*\\+ a{2,3}b?", "x{255}", "[[:alpha:]]+", "a\\++" };
+	static const char *const bad[] = { "a++", "a*+", "x?*", "b{2}{3}", "c+{2}", "a{256}", "a{1,300}" };
+	regex_t r;
+	char why[200];
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		int rc = scn_regcomp(&r, good[i], why, sizeof why);
+		CU_ASSERT_EQUAL(rc, 0);
+		if (rc == 0)
+			regfree(&r);
+		else
+			printf("\n    %s refused: %s", good[i], why);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why[0] = '\0';
+		CU_ASSERT_EQUAL(scn_regcomp(&r, bad[i], why, sizeof why), -EINVAL);
+		CU_ASSERT(strstr(why, "two repetitions in a row") || strstr(why, "over 255"));
+	}
+	char *plus = calloc(1, 2048);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plus);
+	memset(plus, 'a', 2000);
+	CU_ASSERT_EQUAL(scn_regcomp(&r, plus, why, sizeof why), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "longer than 1024"));
+	free(plus);
+}
 
 static void test_durations(void)
 {
@@ -474,14 +504,14 @@ static void test_kinds_table(void)
 				found = found || !strcmp(f->key, k[i].shorthand);
 			CU_ASSERT(found);
 		}
-		/* CRI kinds and faults that exist now are wired */
-		bool placeholder = !strcmp(k[i].name, "fs");
-		CU_ASSERT_EQUAL(k[i].run == NULL, placeholder);
+		/* every kind is wired */
+		CU_ASSERT_PTR_NOT_NULL(k[i].run);
 		char head[96];
 		snprintf(head, sizeof head, "\n%s — ", k[i].name);
 		CU_ASSERT(strstr(text, head) != NULL);
 	}
-	CU_ASSERT(strstr(text, "fs — file system faults under the runtime's state [disruptive] [not available in this build]") != NULL);
+	CU_ASSERT(strstr(text, "fs — file system faults on the lab's loop fs (the runtime's root and state) [disruptive]\n") != NULL);
+	CU_ASSERT(strstr(text, "not available in this build") == NULL);
 	CU_ASSERT_PTR_NULL(scn_kind_find("frobnicate"));
 	free(text);
 	static const char *const words[] = { "steps", "setup", "finally" };
@@ -588,6 +618,7 @@ void tests_register_scenarios(void)
 	CU_add_test(s, "a good file parses into the expected step list", test_good_file);
 	CU_add_test(s, "files from strings; empty, list, two documents", test_parse_string);
 	CU_add_test(s, "durations: Go's forms, units required", test_durations);
+	CU_add_test(s, "regexes: repetitions in a row, huge counts, long ones refused", test_regex_limits);
 	CU_add_test(s, "references: found, replaced, escaped, malformed", test_refs);
 	CU_add_test(s, "the step table: shorthands, wiring, placeholders, kinds text", test_kinds_table);
 	CU_add_test(s, "config and fiu steps: action keys, errno names", test_fault_step_checks);
@@ -690,6 +721,51 @@ static void test_lib_06(void) { run_library_file("06-socket-removed.yaml"); }
 static void test_lib_09(void) { run_library_file("09-proxy-faults.yaml"); }
 static void test_lib_10(void) { run_library_file("10-kill-during-run-pod.yaml"); }
 
+/* 03 and 08 need the lab on its loop fs: on plain directories they are
+ * skipped with the reason; then the lab moves onto its loop fs (lab down,
+ * `critic lab up --loop-fs` in a fresh process: this one used gRPC) and
+ * both run. The choice stays with this test lab's dir. */
+static void test_lib_loopfs(void)
+{
+	CU_ASSERT_FATAL(lab_ok);
+	lab_info info;
+	crit_err e;
+	err_clear(&e);
+	CU_ASSERT_EQUAL_FATAL(lab_status(lab_dir, &info, &e), 1);
+	if (!info.loopfs) {
+		char *path = util_strdup_printf("%s/08-disk-full-pull.yaml", getenv("CRITIC_SCENARIOS_DIR"));
+		scn_diags d = { 0 };
+		scn_file *f = NULL;
+		CU_ASSERT_EQUAL_FATAL(scn_load(path, &f, &d), 0);
+		scn_result r;
+		char *report = NULL;
+		CU_ASSERT_EQUAL(run_on_lab(f, NULL, true, &r, &report), 0);
+		CU_ASSERT_EQUAL(r.verdict, SCN_SKIP);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "needs the lab on its loop fs"));
+		printf("\n    on plain directories: %s: %s", scn_verdict_name(r.verdict), r.reason);
+		free(report);
+		scn_file_free(f);
+		free(path);
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		CU_ASSERT_FATAL(n > 0);
+		exe[n] = '\0';
+		char *critic = util_strdup_printf("%s/critic", dirname(exe));
+		CU_ASSERT_EQUAL_FATAL(rtctl_lab_down(rt, &e), 0);
+		char *argv[] = { critic, "--dir", lab_dir, "lab", "up", "--loop-fs", "1G", NULL };
+		char *out = NULL;
+		int rc = util_run(argv, 600000, &out, &e);
+		if (rc != 0)
+			printf("\n    lab up --loop-fs: %d %s %s", rc, rc < 0 ? e.msg : "", out ? out : "");
+		free(out);
+		free(critic);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		CU_ASSERT_FATAL(lab_status(lab_dir, &info, &e) == 1 && info.loopfs);
+	}
+	run_library_file("03-death-spiral.yaml");
+	run_library_file("08-disk-full-pull.yaml");
+}
+
 static scn_file *from_text(const char *text)
 {
 	scn_diags d = { 0 };
@@ -790,7 +866,7 @@ static void test_failure_and_sweep(void)
 				"  - note: never printed\n"
 				"finally:\n"
 				"  - note: finally ran for ${p.name}\n"
-				"  - fs: {action: thaw}\n");
+				"  - wait: {until: {runtime: down}, within: 300ms}\n");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	char run_id[64];
 	snprintf(run_id, sizeof run_id, "scn-test-%d", (int)getpid());
@@ -805,7 +881,7 @@ static void test_failure_and_sweep(void)
 	CU_ASSERT(strstr(report, "1 step not run after this failure") != NULL);
 	CU_ASSERT(strstr(report, "never printed") == NULL);
 	CU_ASSERT(strstr(report, "finally ran for left") != NULL);
-	CU_ASSERT(strstr(report, "step kind fs: not available in this build") != NULL);
+	CU_ASSERT(strstr(report, "not within 300 ms") != NULL);
 	CU_ASSERT(strstr(report, "sweep removed 1 pods") != NULL);
 	CU_ASSERT_EQUAL(pods_of_run(run_id), 0);
 	if (r.verdict != SCN_FAIL || r.steps_failed != 3)
@@ -897,4 +973,5 @@ void tests_register_scenarios_lab(void)
 	CU_add_test(s, "a config patch and a libfiu fault left behind are undone", test_fault_repaired);
 	CU_add_test(s, "an interrupt stops the steps and runs finally", test_interrupt);
 	CU_add_test(s, "disruptive scenarios refuse an endpoint that is not the lab", test_disruptive_refused);
+	CU_add_test(s, "03 death spiral and 08 full disk: skipped off the loop fs, pass on it", test_lib_loopfs);
 }
