@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "leaks.h"
 #include "util.h"
 
 static tst_suite *suites;
@@ -47,9 +48,23 @@ static int n_defers;
 static bool in_cleanup;
 static jmp_buf cleanup_jmp; /* a cleanup that fails hard resumes the others */
 static char label_buf[256];
+/* A killed test may have had a RunPodSandbox under way: its sweep looks
+ * again for this long (the runtime may finish creating it after the kill). */
+#define TST_SWEEP_LINGER_MS 3000
 /* When the runner forked the current child (monotonic): call records are
  * timed from here. Set in the parent just before fork, inherited. */
 static int64_t fork_start_us;
+/* The shared fixture's values ("key\tvalue\n" lines) for the test about to
+ * be forked: set in the parent just before fork, read in the child. */
+static const char *fixture_kv;
+/* In a fixture's setup child: its cleanups are dropped when it succeeds
+ * (the objects outlive it; the teardown removes them). */
+static bool in_fixture_setup;
+/* In a test's child (not a fixture's): tell the runner at exit whether
+ * anything with the test's labels is left (see report_clean). */
+static bool in_test;
+/* How long the sweep child forked next keeps looking (ms); parent-set. */
+static int sweep_linger_ms;
 
 static void write_all(int fd, const char *buf, size_t len)
 {
@@ -66,7 +81,9 @@ static void write_all(int fd, const char *buf, size_t len)
 /* Records on the report pipe, one a line, a kind letter first:
  *   F text   a failure          S text   the skip reason
  *   I text   a note             C method grpc_status start_us dur_us   a CRI call
- *   V name<TAB>version<TAB>api  the runtime's Version reply (preflight) */
+ *   V name<TAB>version<TAB>api  the runtime's Version reply (preflight)
+ *   X key<TAB>value  a shared fixture's value (its setup)
+ *   K        the test left nothing with its labels (sent as it exits) */
 static void report(tst_ctx *t, char kind, const char *msg)
 {
 	/* One record per line: newlines inside a message are folded. */
@@ -114,10 +131,41 @@ static void run_defers(tst_ctx *t)
 	in_cleanup = false;
 }
 
+/* A test ending on its own path asks the runtime for pods with its labels,
+ * as the runner's sweep would; none: one K record, and the runner skips the
+ * sweep (a fork and a connection saved per test). Killed, crashed or timed
+ * out tests send nothing and are swept. The call is not the test's own:
+ * it is left out of its call records. */
+static void report_clean(tst_ctx *t)
+{
+	Runtime__V1__PodSandboxFilter filter = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
+	Runtime__V1__PodSandboxFilter__LabelSelectorEntry l1 = RUNTIME__V1__POD_SANDBOX_FILTER__LABEL_SELECTOR_ENTRY__INIT,
+							  l2 = l1;
+	Runtime__V1__PodSandboxFilter__LabelSelectorEntry *sel[2] = { &l1, &l2 };
+	l1.key = TST_LABEL_RUN;
+	l1.value = (char *)t->env->run_id;
+	l2.key = TST_LABEL_TEST;
+	l2.value = label_buf;
+	filter.n_label_selector = 2;
+	filter.label_selector = sel;
+	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+	req.filter = &filter;
+	Runtime__V1__ListPodSandboxResponse *resp = NULL;
+	crit_err e;
+	cri_set_observer(t->cri, NULL, NULL);
+	if (CRI_CALL(t->cri, ListPodSandbox, &req, &resp, &e) == 0 && resp->n_items == 0)
+		write_all(t->report_fd, "K\n", 2);
+	cri_free(resp);
+}
+
 static noreturn void child_exit(tst_ctx *t, int code)
 {
+	if (in_fixture_setup && code == 0 && !t->failures)
+		n_defers = 0;
 	if (!in_cleanup)
 		run_defers(t);
+	if (in_test && t->cri)
+		report_clean(t);
 	cri_close(t->cri);
 	_exit(code);
 }
@@ -174,6 +222,8 @@ const char *tst_image(tst_ctx *t, const char *role)
 	for (size_t i = 0; i < t->env->n_images; i++)
 		if (!strcmp(t->env->images[i].role, role))
 			return t->env->images[i].ref;
+	if (t->env->n_images == 0)
+		tst_skip(t, "%s", TST_NO_IMAGES);
 	tst_fail_now(t, __FILE__, __LINE__, "no image configured for role '%s'", role);
 }
 
@@ -190,11 +240,54 @@ const char *tst_test_label(tst_ctx *t)
 	return label_buf;
 }
 
+void tst_fixture_set(tst_ctx *t, const char *key, const char *value)
+{
+	if (!in_fixture_setup)
+		tst_fail_now(t, __FILE__, __LINE__, "tst_fixture_set('%s') outside a fixture's setup", key);
+	if (strpbrk(key, "\t\n") || strchr(value, '\n'))
+		tst_fail_now(t, __FILE__, __LINE__, "fixture value '%s': no tab in a key, no newline in either", key);
+	char line[1200];
+	snprintf(line, sizeof line, "%s\t%s", key, value);
+	report(t, 'X', line);
+}
+
+const char *tst_fixture_get(tst_ctx *t, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = fixture_kv; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len > kl && !strncmp(p, key, kl) && p[kl] == '\t')
+			return util_strdup_printf("%.*s", (int)(len - kl - 1), p + kl + 1);
+		p += len + (nl ? 1 : 0);
+	}
+	tst_fail_now(t, __FILE__, __LINE__, "the shared fixture has no '%s' (is the test marked TST_FIXTURE?)", key);
+}
+
+/* A fixture's setup or teardown runs as a test named "<area>/fixture". */
+static noreturn void child_fixture(const tst_env *env, const tst_suite *s, bool setup, int fd)
+{
+	char name[128];
+	snprintf(name, sizeof name, "%s/fixture", s->area);
+	tst_case tc = { .name = name, .desc = "shared fixture", .fn = setup ? s->fixture->setup : s->fixture->teardown };
+	tst_ctx t = { .env = env, .tc = &tc, .report_fd = fd };
+	err_clear(&t.err);
+	make_label(label_buf, sizeof label_buf, name);
+	in_fixture_setup = setup;
+	if (cri_connect(&t.cri, env->endpoint, env->image_endpoint, env->timeout_ms, &t.err) < 0)
+		tst_fail_now(&t, NULL, 0, "%s", t.err.msg);
+	cri_set_observer(t.cri, observe_call, &t);
+	if (tc.fn)
+		tc.fn(&t);
+	child_exit(&t, t.failures ? 1 : 0);
+}
+
 static noreturn void child_main(const tst_env *env, const tst_case *tc, int fd)
 {
 	tst_ctx t = { .env = env, .tc = tc, .report_fd = fd };
 	err_clear(&t.err);
 	make_label(label_buf, sizeof label_buf, tc->name);
+	in_test = true;
 	if (cri_connect(&t.cri, env->endpoint, env->image_endpoint, env->timeout_ms, &t.err) < 0)
 		tst_fail_now(&t, NULL, 0, "%s", t.err.msg);
 	cri_set_observer(t.cri, observe_call, &t);
@@ -213,12 +306,16 @@ typedef struct {
 	bool tty;
 	FILE *out;
 	/* The live status line (env->progress only). */
-	const char *current;     /* test now running, NULL between tests */
+	const char *current;     /* set outside the scheduler (the final sweep) */
 	const char *phase;       /* "running", "cleaning up after" */
 	int64_t run_start_ms, test_start_ms, drawn_ms;
 	bool drawn;
+	struct slot *slots;      /* the scheduler's jobs, n_slots of them */
+	int n_slots;
 } run_state;
 static run_state *RS;
+/* "name (3 s), name (0 s)" for the scheduler's busy slots; how many. */
+static int running_names(char *buf, size_t len, int64_t now, const char **phase);
 
 static const char *color(tst_verdict v)
 {
@@ -244,15 +341,26 @@ static void fmt_elapsed(char *buf, size_t len, int64_t ms)
  * every 200 ms; it never wraps, so one clear removes it. */
 static void progress_draw(bool force)
 {
-	if (!RS || !RS->env->progress || !RS->current)
+	if (!RS || !RS->env->progress)
 		return;
 	int64_t now = util_now_ms();
 	if (!force && RS->drawn && now - RS->drawn_ms < 200)
 		return;
-	char run[32], line[512];
+	char run[32], line[512], names[400];
+	const char *phase = NULL;
+	int busy = running_names(names, sizeof names, now, &phase);
+	if (!RS->current && !busy)
+		return;
 	fmt_elapsed(run, sizeof run, now - RS->run_start_ms);
-	snprintf(line, sizeof line, "[%zu/%zu done] %s %s (%.0f s) · elapsed %s", RS->done, RS->n_selected,
-		 RS->phase, RS->current, (now - RS->test_start_ms) / 1000.0, run);
+	if (RS->current)
+		snprintf(line, sizeof line, "[%zu/%zu done] %s %s (%.0f s) · elapsed %s", RS->done, RS->n_selected,
+			 RS->phase, RS->current, (now - RS->test_start_ms) / 1000.0, run);
+	else if (busy == 1)
+		snprintf(line, sizeof line, "[%zu/%zu done] %s %s · elapsed %s", RS->done, RS->n_selected, phase, names,
+			 run);
+	else
+		snprintf(line, sizeof line, "[%zu/%zu done] %d running: %s · elapsed %s", RS->done, RS->n_selected,
+			 busy, names, run);
 	struct winsize ws;
 	size_t width = ioctl(fileno(RS->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
 	/* Cut at the terminal's width, counting UTF-8 characters, not bytes. */
@@ -285,12 +393,15 @@ typedef struct fork_out {
 	size_t n_calls, cap_calls, calls_dropped;
 	bool has_version;
 	char version[3][128]; /* runtime name, version, API */
+	strbuf fixture;      /* X records: "key\tvalue\n" */
+	bool clean;          /* K: the test found nothing of its own left */
 } fork_out;
 
 static void fork_out_free(fork_out *o)
 {
 	sb_free(&o->detail);
 	sb_free(&o->notes);
+	sb_free(&o->fixture);
 	free(o->calls);
 	memset(o, 0, sizeof *o);
 }
@@ -338,6 +449,12 @@ static void take_record(fork_out *o, const char *line)
 		break;
 	case 'C':
 		take_call(o, text);
+		break;
+	case 'X':
+		sb_printf(&o->fixture, "%s\n", text);
+		break;
+	case 'K':
+		o->clean = true;
 		break;
 	case 'V': {
 		const char *p = text;
@@ -397,30 +514,53 @@ static void reap(pid_t pid, int *status)
 		;
 }
 
-/* Fork fn in its own process group with a deadline; collect its records.
- * A test (interruptible) is killed on the first interrupt; anything is
- * killed on a second SIGINT. */
+/* A forked child the parent watches: its process group, report pipe and
+ * deadline. Started by fjob_start, driven by fjob_pump (reads) and
+ * fjob_settle (deadline, interrupts, exit), judged by fjob_verdict. */
 typedef void (*child_fn)(const tst_env *env, const void *arg, int fd);
 
-static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, int timeout_s, bool interruptible,
-			      fork_out *o, int64_t *dur_ms)
+typedef struct fjob {
+	pid_t pid;
+	int fd;              /* read end of the report pipe; -1 once at EOF */
+	strbuf in;           /* a partial record line */
+	fork_out o;
+	int64_t start, deadline;
+	int timeout_s;
+	bool interruptible;  /* killed on the first interrupt (tests), not only on a second */
+	bool timed_out, stopped, exited;
+	int status;
+} fjob;
+
+/* Fork fn in its own process group. On failure the job is already over
+ * (exited, with the reason in its detail). */
+static void fjob_start(fjob *j, const tst_env *env, child_fn fn, const void *arg, int timeout_s, bool interruptible)
 {
 	int fds[2];
-	int64_t start = util_now_ms();
-	strbuf *detail = &o->detail;
+	memset(j, 0, sizeof *j);
+	j->fd = -1;
+	j->start = util_now_ms();
+	j->deadline = j->start + (int64_t)timeout_s * 1000;
+	j->timeout_s = timeout_s;
+	j->interruptible = interruptible;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
-		sb_printf(detail, "pipe: %s", strerror(errno));
-		return TST_CRASH;
+		sb_printf(&j->o.detail, "pipe: %s", strerror(errno));
+		j->exited = true;
+		j->status = 1;
+		return;
 	}
 	fflush(stdout);
 	fflush(stderr);
+	if (RS)
+		fflush(RS->out);
 	fork_start_us = util_now_us();
 	pid_t pid = fork();
 	if (pid < 0) {
-		sb_printf(detail, "fork: %s", strerror(errno));
+		sb_printf(&j->o.detail, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		return TST_CRASH;
+		j->exited = true;
+		j->status = 1;
+		return;
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
@@ -437,79 +577,124 @@ static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, 
 	}
 	setpgid(pid, pid);
 	close(fds[1]);
-	int64_t deadline = start + (int64_t)timeout_s * 1000;
-	strbuf in = { 0 };
-	bool timed_out = false, stopped = false;
-	for (;;) {
-		progress_draw(false);
-		if (sig_abort || (interruptible && sig_first)) {
-			stopped = true;
-			break;
-		}
-		int64_t left = deadline - util_now_ms();
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		/* Short polls: an interrupt is acted on within ~100 ms. */
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		int r = poll(&p, 1, (int)(left > 100 ? 100 : left));
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r <= 0)
-			continue;
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	j->pid = pid;
+	j->fd = fds[0];
+}
+
+/* Take whatever the pipe holds now. */
+static void fjob_pump(fjob *j)
+{
+	while (j->fd >= 0) {
 		char buf[4096];
-		ssize_t n = read(fds[0], buf, sizeof buf);
-		if (n <= 0)
-			break;
-		sb_append(&in, buf, (size_t)n);
-		take_lines(o, &in, false);
-	}
-	close(fds[0]);
-	take_lines(o, &in, true);
-	sb_free(&in);
-	int status = 0;
-	if (timed_out || stopped) {
-		kill(-pid, SIGKILL);
-		reap(pid, &status);
-	} else {
-		/* The pipe closed; the child is exiting. Bound the wait anyway. */
-		while (waitpid(pid, &status, WNOHANG) == 0) {
-			if (util_now_ms() > deadline || sig_abort) {
-				kill(-pid, SIGKILL);
-				reap(pid, &status);
-				timed_out = !sig_abort;
-				stopped = sig_abort;
-				break;
-			}
-			util_sleep_ms(2);
+		ssize_t n = read(j->fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(j->fd);
+			j->fd = -1;
+			take_lines(&j->o, &j->in, true);
+			return;
 		}
-		/* Reap any grandchildren the test left in its group. */
-		kill(-pid, SIGKILL);
+		sb_append(&j->in, buf, (size_t)n);
+		take_lines(&j->o, &j->in, false);
 	}
-	*dur_ms = util_now_ms() - start;
-	if (stopped) {
+}
+
+/* Act on the deadline, interrupts and the child's exit; true once the job
+ * is over (its process group killed and the child reaped). */
+static bool fjob_settle(fjob *j, int64_t now)
+{
+	if (j->exited)
+		return true;
+	bool kill_it = false;
+	if (sig_abort || (j->interruptible && sig_first)) {
+		j->stopped = true;
+		kill_it = true;
+	} else if (now >= j->deadline) {
+		j->timed_out = true;
+		kill_it = true;
+	} else if (j->fd < 0) {
+		/* The pipe closed: the child is exiting (bounded by the deadline). */
+		pid_t r;
+		while ((r = waitpid(j->pid, &j->status, WNOHANG)) < 0 && errno == EINTR)
+			;
+		if (r == j->pid || (r < 0 && errno == ECHILD)) {
+			/* Reap any grandchildren the test left in its group. */
+			kill(-j->pid, SIGKILL);
+			j->exited = true;
+		}
+		return j->exited;
+	}
+	if (!kill_it)
+		return false;
+	kill(-j->pid, SIGKILL);
+	reap(j->pid, &j->status);
+	if (j->fd >= 0) {
+		fjob_pump(j); /* what it wrote before it died */
+		if (j->fd >= 0) {
+			close(j->fd);
+			j->fd = -1;
+			take_lines(&j->o, &j->in, true);
+		}
+	}
+	j->exited = true;
+	return true;
+}
+
+/* The job's verdict and duration; its records stay in j->o. */
+static tst_verdict fjob_verdict(fjob *j, int64_t *dur_ms)
+{
+	strbuf *detail = &j->o.detail;
+	sb_free(&j->in);
+	*dur_ms = util_now_ms() - j->start;
+	if (!j->pid)
+		return TST_CRASH; /* never started: pipe or fork failed */
+	if (j->stopped) {
 		sb_printf(detail, "%sinterrupted after %.1f s: its process group was killed", detail->len ? "\n" : "",
 			  *dur_ms / 1000.0);
 		return TST_SKIP;
 	}
-	if (timed_out) {
+	if (j->timed_out) {
 		sb_printf(detail, "%stest did not finish within %d s; its process group was killed",
-			  detail->len ? "\n" : "", timeout_s);
+			  detail->len ? "\n" : "", j->timeout_s);
 		return TST_TIMEOUT;
 	}
+	int status = j->status;
 	if (WIFSIGNALED(status)) {
 		sb_printf(detail, "%stest process died of signal %d (%s)", detail->len ? "\n" : "",
 			  WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return TST_CRASH;
 	}
-	if (o->failed || WEXITSTATUS(status) != 0) {
-		if (!o->failed)
+	if (j->o.failed || WEXITSTATUS(status) != 0) {
+		if (!j->o.failed)
 			sb_printf(detail, "%stest process exited with status %d", detail->len ? "\n" : "",
 				  WEXITSTATUS(status));
 		return TST_FAIL;
 	}
-	return o->skipped ? TST_SKIP : TST_PASS;
+	return j->o.skipped ? TST_SKIP : TST_PASS;
+}
+
+/* Wait for one job alone (the preflight, the final sweep). */
+static tst_verdict run_forked(const tst_env *env, child_fn fn, const void *arg, int timeout_s, bool interruptible,
+			      fork_out *o, int64_t *dur_ms)
+{
+	fjob j;
+	fjob_start(&j, env, fn, arg, timeout_s, interruptible);
+	while (!fjob_settle(&j, util_now_ms())) {
+		progress_draw(false);
+		/* Short polls: an interrupt is acted on within ~100 ms. */
+		struct pollfd p = { .fd = j.fd, .events = POLLIN };
+		if (j.fd < 0)
+			util_sleep_ms(2);
+		else if (poll(&p, 1, 100) > 0)
+			fjob_pump(&j);
+	}
+	tst_verdict v = fjob_verdict(&j, dur_ms);
+	*o = j.o;
+	return v;
 }
 static void child_test(const tst_env *env, const void *arg, int fd)
 {
@@ -539,32 +724,50 @@ static void child_sweep(const tst_env *env, const void *arg, int fd)
 	filter.label_selector = sel;
 	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
 	req.filter = &filter;
-	Runtime__V1__ListPodSandboxResponse *resp = NULL;
-	if (CRI_CALL(c, ListPodSandbox, &req, &resp, &e) < 0) {
-		report(&t, 'F', e.msg);
-		_exit(1);
-	}
+	/* A killed test's RunPodSandbox may still complete in the runtime
+	 * after the kill: its sweep looks again for sweep_linger_ms. */
+	int64_t linger_end = util_now_ms() + sweep_linger_ms;
 	int left = 0;
-	for (size_t i = 0; i < resp->n_items; i++) {
-		const char *id = resp->items[i]->id;
-		Runtime__V1__StopPodSandboxRequest sr = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-		Runtime__V1__RemovePodSandboxRequest rr = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-		Runtime__V1__StopPodSandboxResponse *sresp = NULL;
-		Runtime__V1__RemovePodSandboxResponse *rresp = NULL;
-		sr.pod_sandbox_id = rr.pod_sandbox_id = (char *)id;
-		char msg[1400];
-		snprintf(msg, sizeof msg, "left behind: pod sandbox %.12s (%s), removed by the runner",
-			 id, resp->items[i]->metadata ? resp->items[i]->metadata->name : "?");
-		report(&t, 'I', msg);
-		if (CRI_CALL(c, StopPodSandbox, &sr, &sresp, &e) < 0 ||
-		    CRI_CALL(c, RemovePodSandbox, &rr, &rresp, &e) < 0) {
+	for (;;) {
+		Runtime__V1__ListPodSandboxResponse *resp = NULL;
+		if (CRI_CALL(c, ListPodSandbox, &req, &resp, &e) < 0) {
 			report(&t, 'F', e.msg);
+			_exit(1);
+		}
+		for (size_t i = 0; i < resp->n_items; i++) {
+			const char *id = resp->items[i]->id;
+			Runtime__V1__StopPodSandboxRequest sr = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+			Runtime__V1__RemovePodSandboxRequest rr = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+			Runtime__V1__StopPodSandboxResponse *sresp = NULL;
+			Runtime__V1__RemovePodSandboxResponse *rresp = NULL;
+			sr.pod_sandbox_id = rr.pod_sandbox_id = (char *)id;
+			char msg[1400];
+			snprintf(msg, sizeof msg, "left behind: pod sandbox %.12s (%s), removed by the runner",
+				 id, resp->items[i]->metadata ? resp->items[i]->metadata->name : "?");
+			report(&t, 'I', msg);
+			if (CRI_CALL(c, StopPodSandbox, &sr, &sresp, &e) < 0 ||
+			    CRI_CALL(c, RemovePodSandbox, &rr, &rresp, &e) < 0) {
+				report(&t, 'F', e.msg);
+				left++;
+			}
+			cri_free(sresp);
+			cri_free(rresp);
+		}
+		cri_free(resp);
+		if (util_now_ms() >= linger_end)
+			break;
+		util_sleep_ms(250);
+	}
+	if (!test_label) { /* what the runtime leaked since the run started (harness/leaks.h) */
+		char lf[3000], ln[3000];
+		leaks_run_end(c, lf, sizeof lf, ln, sizeof ln);
+		if (ln[0])
+			report(&t, 'I', ln);
+		if (lf[0]) {
+			report(&t, 'F', lf);
 			left++;
 		}
-		cri_free(sresp);
-		cri_free(rresp);
 	}
-	cri_free(resp);
 	cri_close(c);
 	_exit(left ? 1 : 0);
 }
@@ -623,6 +826,390 @@ static void print_indented(FILE *out, char *text)
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* The scheduler: up to env->parallel tests at once, each followed by the   */
+/* sweep of its labels in the same slot; TST_SERIAL tests run alone.        */
+
+typedef enum { SLOT_FREE, SLOT_TEST, SLOT_SWEEP, SLOT_FX_UP, SLOT_FX_DOWN, SLOT_FX_SWEEP } slot_kind;
+
+struct slot {
+	slot_kind kind;
+	size_t idx;          /* SLOT_TEST, SLOT_SWEEP: into sum->results */
+	struct area *fx;     /* SLOT_FX_*: whose fixture */
+	fjob job;
+	fork_out run;        /* the test's records, kept while its sweep runs */
+	int64_t test_start_ms;
+	char label[256];     /* the sweep child's argument */
+};
+
+/* A suite's shared fixture as the scheduler sees it. */
+struct area {
+	const tst_suite *suite;
+	enum { FX_IDLE, FX_SETUP, FX_READY, FX_FAILED, FX_DOWN, FX_DONE } state;
+	size_t users;        /* its TST_FIXTURE tests not finished yet */
+	strbuf kv;           /* the setup's values */
+	char *why;           /* why the setup failed or skipped, heap */
+	tst_verdict verdict; /* FX_FAILED: FAIL, or SKIP when the setup skipped */
+	char name[128];      /* "<area>/fixture" */
+};
+
+static const char *slot_name(const struct slot *sl)
+{
+	return sl->fx ? sl->fx->name : RS->sum->results[sl->idx].tc->name;
+}
+
+static int running_names(char *buf, size_t len, int64_t now, const char **phase)
+{
+	int n = 0;
+	size_t off = 0;
+	buf[0] = '\0';
+	for (int i = 0; RS && RS->slots && i < RS->n_slots; i++) {
+		const struct slot *sl = &RS->slots[i];
+		if (sl->kind == SLOT_FREE)
+			continue;
+		*phase = sl->kind == SLOT_TEST || sl->kind == SLOT_FX_UP ? "running" : "cleaning up after";
+		if (off < len) {
+			int k = snprintf(buf + off, len - off, "%s%s (%.0f s)", n ? ", " : "", slot_name(sl),
+					 (now - sl->test_start_ms) / 1000.0);
+			if (k > 0)
+				off += (size_t)k;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* The test and its sweep are over: print its line, keep its records. */
+static void finish_test(struct slot *sl, bool swept, tst_verdict sv)
+{
+	tst_result *r = &RS->sum->results[sl->idx];
+	fork_out *run = &sl->run, *sweep = &sl->job.o;
+	if (swept) {
+		if (sweep->detail.len)
+			sb_printf(&run->detail, "%s%s", run->detail.len ? "\n" : "", sweep->detail.buf);
+		if (sweep->notes.len)
+			sb_printf(&run->notes, "%s%s", run->notes.len ? "\n" : "", sweep->notes.buf);
+		if (sv != TST_PASS && !sig_abort && r->verdict == TST_PASS)
+			r->verdict = TST_FAIL;
+	}
+	fork_out_free(sweep);
+	sl->kind = SLOT_FREE;
+	progress_clear();
+
+	RS->done++;
+	FILE *out = RS->out;
+	fprintf(out, "[%*zu/%zu] %s%-7s%s %s (%.2f s)\n", RS->n_selected >= 100 ? 3 : 2, RS->done, RS->n_selected,
+		color(r->verdict), tst_verdict_name(r->verdict), RS->tty ? "\033[0m" : "", r->tc->name,
+		r->dur_ms / 1000.0);
+	if (run->detail.len) {
+		char *copy = strdup(run->detail.buf);
+		if (copy)
+			print_indented(out, copy);
+		free(copy);
+	}
+	fflush(out);
+	r->detail = run->detail.buf;
+	r->notes = run->notes.buf;
+	r->calls = run->calls;
+	r->n_calls = run->n_calls;
+	r->calls_dropped = run->calls_dropped;
+	sb_free(&run->fixture);
+	memset(run, 0, sizeof *run);
+}
+
+static void child_fixture_up(const tst_env *env, const void *arg, int fd)
+{
+	child_fixture(env, arg, true, fd);
+}
+
+static void child_fixture_down(const tst_env *env, const void *arg, int fd)
+{
+	child_fixture(env, arg, false, fd);
+}
+
+/* A fixture's job ended: setup -> ready (or failed); teardown -> its sweep -> done. */
+static void fixture_advance(struct slot *sl)
+{
+	struct area *a = sl->fx;
+	int64_t ms;
+	tst_verdict v = fjob_verdict(&sl->job, &ms);
+	fork_out *o = &sl->job.o;
+	if (sl->kind == SLOT_FX_UP) {
+		if (v == TST_PASS) {
+			a->state = FX_READY;
+			a->kv = o->fixture;
+			memset(&o->fixture, 0, sizeof o->fixture);
+		} else {
+			a->state = FX_FAILED;
+			a->verdict = v == TST_SKIP ? TST_SKIP : TST_FAIL;
+			a->why = util_strdup_printf("%s %s: %s", a->name, v == TST_SKIP ? "skipped" : "failed",
+						    o->detail.len ? o->detail.buf : tst_verdict_name(v));
+			/* What a failed setup created goes with the fixture's labels. */
+		}
+		fork_out_free(o);
+		if (a->state == FX_FAILED && !sig_abort) {
+			make_label(sl->label, sizeof sl->label, a->name);
+			fjob_start(&sl->job, RS->env, child_sweep, sl->label, 60, false);
+			sl->kind = SLOT_FX_SWEEP;
+			return;
+		}
+		sl->kind = SLOT_FREE;
+		return;
+	}
+	if (v != TST_PASS && v != TST_SKIP) {
+		progress_clear();
+		fprintf(RS->out, "        %s %s: %s\n", a->name, sl->kind == SLOT_FX_DOWN ? "teardown" : "sweep",
+			o->detail.len ? o->detail.buf : tst_verdict_name(v));
+	}
+	fork_out_free(o);
+	if (sl->kind == SLOT_FX_DOWN && !sig_abort) {
+		make_label(sl->label, sizeof sl->label, a->name);
+		fjob_start(&sl->job, RS->env, child_sweep, sl->label, 60, false);
+		sl->kind = SLOT_FX_SWEEP;
+		return;
+	}
+	if (a->state == FX_DOWN)
+		a->state = FX_DONE;
+	sl->kind = SLOT_FREE;
+}
+
+static struct area *area_of(struct area *areas, size_t n_areas, const tst_result *r)
+{
+	for (size_t i = 0; i < n_areas; i++)
+		if (areas[i].suite == r->suite)
+			return &areas[i];
+	return NULL;
+}
+
+/* A slot's job ended: a test goes on to its sweep, a sweep finishes the test. */
+static void slot_advance(struct slot *sl, struct area *areas, size_t n_areas)
+{
+	if (sl->fx) {
+		fixture_advance(sl);
+		return;
+	}
+	tst_result *r = &RS->sum->results[sl->idx];
+	if (sl->kind == SLOT_TEST) {
+		r->verdict = fjob_verdict(&sl->job, &r->dur_ms);
+		sl->run = sl->job.o;
+		memset(&sl->job.o, 0, sizeof sl->job.o);
+		if (sig_abort) {
+			finish_test(sl, false, TST_SKIP);
+		} else if (sl->run.clean && !sl->job.stopped && !sl->job.timed_out && WIFEXITED(sl->job.status)) {
+			finish_test(sl, false, TST_PASS); /* nothing left: no sweep */
+		} else {
+			/* Safety net: whatever the test left (it crashed, timed out,
+			 * or forgot) is found by its labels and removed. The labels
+			 * name the run and the test: other tests' objects are safe. */
+			make_label(sl->label, sizeof sl->label, r->tc->name);
+			bool killed = sl->job.stopped || sl->job.timed_out || !WIFEXITED(sl->job.status);
+			sweep_linger_ms = killed ? TST_SWEEP_LINGER_MS : 0;
+			fjob_start(&sl->job, RS->env, child_sweep, sl->label, 60, false);
+			sweep_linger_ms = 0;
+			sl->kind = SLOT_SWEEP;
+			return;
+		}
+	} else {
+		int64_t ms;
+		tst_verdict sv = fjob_verdict(&sl->job, &ms);
+		finish_test(sl, !sig_abort, sv);
+	}
+	struct area *a = r->tc->needs & TST_FIXTURE ? area_of(areas, n_areas, r) : NULL;
+	if (a)
+		a->users--;
+}
+
+static bool slot_serial(const struct slot *sl)
+{
+	return sl->kind != SLOT_FREE && !sl->fx && (RS->sum->results[sl->idx].tc->needs & TST_SERIAL);
+}
+
+static struct slot *free_slot(struct slot *slots, int width)
+{
+	for (int i = 0; i < width; i++)
+		if (slots[i].kind == SLOT_FREE)
+			return &slots[i];
+	return NULL;
+}
+
+static void start_fixture_job(struct slot *sl, struct area *a, bool up)
+{
+	memset(sl, 0, sizeof *sl);
+	sl->fx = a;
+	sl->kind = up ? SLOT_FX_UP : SLOT_FX_DOWN;
+	sl->test_start_ms = util_now_ms();
+	a->state = up ? FX_SETUP : FX_DOWN;
+	fixture_kv = a->kv.buf;
+	fjob_start(&sl->job, RS->env, up ? child_fixture_up : child_fixture_down, a->suite,
+		   a->suite->fixture->timeout_s > 0 ? a->suite->fixture->timeout_s : 60, !up);
+	fixture_kv = NULL;
+}
+
+/* A test that cannot run because its area's fixture failed: its line now. */
+static void fail_for_fixture(struct slot *sl, size_t idx, struct area *a)
+{
+	tst_result *r = &RS->sum->results[idx];
+	memset(sl, 0, sizeof *sl);
+	sl->idx = idx;
+	r->verdict = a->verdict;
+	r->start_wall_ns = util_wall_ns();
+	sb_printf(&sl->run.detail, "%s", a->why);
+	finish_test(sl, false, TST_PASS);
+	a->users--;
+}
+
+/* Run the tests order names (indexes into sum->results), up to width at
+ * once. A TST_SERIAL test starts only when no other test (or sweep) runs
+ * and nothing starts beside it. A TST_FIXTURE test waits for its area's
+ * fixture; later tests go ahead of it meanwhile. Lines are printed as
+ * tests finish. */
+static void schedule(run_state *rs, const size_t *order, size_t n_order, int width)
+{
+	struct slot one, *slots = width > 1 ? calloc((size_t)width, sizeof *slots) : NULL;
+	if (!slots) {
+		width = 1;
+		slots = &one;
+		memset(&one, 0, sizeof one);
+	}
+	/* The areas with a fixture some selected test uses. */
+	struct area *areas = calloc(n_order ? n_order : 1, sizeof *areas);
+	size_t n_areas = 0;
+	bool *started = calloc(n_order ? n_order : 1, sizeof *started);
+	for (size_t k = 0; areas && k < n_order; k++) {
+		const tst_result *r = &rs->sum->results[order[k]];
+		if (!(r->tc->needs & TST_FIXTURE))
+			continue;
+		struct area *a = area_of(areas, n_areas, r);
+		if (!a) {
+			a = &areas[n_areas++];
+			a->suite = r->suite;
+			snprintf(a->name, sizeof a->name, "%s/fixture", r->suite->area);
+			if (!r->suite->fixture) {
+				a->state = FX_FAILED;
+				a->verdict = TST_FAIL;
+				a->why = util_strdup_printf("the test is marked TST_FIXTURE, but area %s has no fixture",
+							    r->suite->area);
+			}
+		}
+		a->users++;
+	}
+	rs->slots = slots;
+	rs->n_slots = width;
+	size_t first = 0; /* every order[k] with k < first has started */
+	for (;;) {
+		int busy = 0;
+		bool serial_busy = false;
+		for (int i = 0; i < width; i++) {
+			busy += slots[i].kind != SLOT_FREE;
+			serial_busy |= slot_serial(&slots[i]);
+		}
+		/* Fixtures nobody needs any more are torn down (also after an
+		 * interrupt, not after a second one). */
+		for (size_t i = 0; i < n_areas && !sig_abort; i++) {
+			struct area *a = &areas[i];
+			if (a->state == FX_READY && (a->users == 0 || sig_first) && busy < width && !serial_busy) {
+				start_fixture_job(free_slot(slots, width), a, false);
+				busy++;
+			}
+		}
+		for (size_t k = first; !sig_first && k < n_order && busy < width && !serial_busy; k++) {
+			if (started && started[k])
+				continue;
+			tst_result *r = &rs->sum->results[order[k]];
+			bool serial = r->tc->needs & TST_SERIAL;
+			if (serial && busy > 0)
+				break; /* it waits for an empty node; nothing passes it */
+			struct area *a = areas && (r->tc->needs & TST_FIXTURE) ? area_of(areas, n_areas, r) : NULL;
+			if (a && a->state == FX_IDLE) {
+				start_fixture_job(free_slot(slots, width), a, true);
+				busy++;
+				progress_draw(true);
+				continue;
+			}
+			if (a && a->state == FX_SETUP)
+				continue; /* later tests go first */
+			if (started)
+				started[k] = true;
+			if (k == first)
+				first++;
+			if (a && a->state != FX_READY) {
+				fail_for_fixture(free_slot(slots, width), order[k], a);
+				continue;
+			}
+			struct slot *sl = free_slot(slots, width);
+			memset(sl, 0, sizeof *sl);
+			sl->kind = SLOT_TEST;
+			sl->idx = order[k];
+			sl->test_start_ms = util_now_ms();
+			r->start_wall_ns = util_wall_ns();
+			int tmo = r->tc->timeout_s > 0 ? r->tc->timeout_s : rs->env->test_timeout_s;
+			fixture_kv = a ? a->kv.buf : NULL;
+			fjob_start(&sl->job, rs->env, child_test, r->tc, tmo, true);
+			fixture_kv = NULL;
+			busy++;
+			serial_busy = serial;
+			progress_draw(true);
+			if (!started)
+				break; /* no memory to track more: one at a time */
+		}
+		while (first < n_order && started && started[first])
+			first++;
+		if (busy == 0) {
+			bool teardown_due = false;
+			for (size_t i = 0; i < n_areas && !sig_abort; i++)
+				teardown_due |= areas[i].state == FX_READY && (areas[i].users == 0 || sig_first);
+			if (!teardown_due && (sig_first || first >= n_order))
+				break;
+			if (teardown_due)
+				continue;
+		}
+		/* Short polls: deadlines and interrupts are acted on within ~100 ms. */
+		struct pollfd pfd[width];
+		int np = 0, wait_ms = 100;
+		for (int i = 0; i < width; i++) {
+			if (slots[i].kind == SLOT_FREE)
+				continue;
+			if (slots[i].job.fd >= 0)
+				pfd[np++] = (struct pollfd){ .fd = slots[i].job.fd, .events = POLLIN };
+			else
+				wait_ms = 2; /* at EOF, waiting for the exit */
+		}
+		if (np)
+			poll(pfd, (nfds_t)np, wait_ms);
+		else if (busy)
+			util_sleep_ms(wait_ms);
+		int64_t now = util_now_ms();
+		for (int i = 0; i < width; i++) {
+			struct slot *sl = &slots[i];
+			if (sl->kind == SLOT_FREE)
+				continue;
+			fjob_pump(&sl->job);
+			if (fjob_settle(&sl->job, now))
+				slot_advance(sl, areas, n_areas);
+		}
+		progress_draw(false);
+	}
+	/* Stopped before these started. */
+	for (size_t k = first; k < n_order; k++) {
+		if (started && started[k])
+			continue;
+		tst_result *r = &rs->sum->results[order[k]];
+		r->verdict = TST_SKIP;
+		r->detail = strdup("interrupted");
+	}
+	for (size_t i = 0; areas && i < n_areas; i++) {
+		sb_free(&areas[i].kv);
+		free(areas[i].why);
+	}
+	free(areas);
+	free(started);
+	rs->slots = NULL;
+	rs->n_slots = 0;
+	if (slots != &one)
+		free(slots);
+}
+
+/* CUnit's view: one assertion per test carries the verdict schedule found. */
 static void cunit_trampoline(void)
 {
 	CU_pTest cur = CU_get_current_test();
@@ -633,61 +1220,17 @@ static void cunit_trampoline(void)
 	if (i == RS->sum->n_results)
 		return;
 	tst_result *r = &RS->sum->results[i];
-	const tst_env *env = RS->env;
-	if (sig_first) {
-		/* Stopped before this test started. */
-		r->verdict = TST_SKIP;
-		r->detail = strdup("interrupted");
-		return;
-	}
-	fork_out run = { 0 };
-	int tmo = r->tc->timeout_s > 0 ? r->tc->timeout_s : env->test_timeout_s;
-	RS->current = r->tc->name;
-	RS->phase = "running";
-	RS->test_start_ms = util_now_ms();
-	progress_draw(true);
-	r->start_wall_ns = util_wall_ns();
-	r->verdict = run_forked(env, child_test, r->tc, tmo, true, &run, &r->dur_ms);
-
-	/* Safety net: whatever the test left (it crashed, timed out, or forgot)
-	 * is found by its labels and removed. */
-	char label[256];
-	make_label(label, sizeof label, r->tc->name);
-	fork_out sweep = { 0 };
-	int64_t sweep_ms;
-	RS->phase = "cleaning up after";
-	tst_verdict sv = sig_abort ? TST_SKIP : run_forked(env, child_sweep, label, 60, false, &sweep, &sweep_ms);
-	if (sweep.detail.len)
-		sb_printf(&run.detail, "%s%s", run.detail.len ? "\n" : "", sweep.detail.buf);
-	if (sweep.notes.len)
-		sb_printf(&run.notes, "%s%s", run.notes.len ? "\n" : "", sweep.notes.buf);
-	if (sv != TST_PASS && !sig_abort && r->verdict == TST_PASS)
-		r->verdict = TST_FAIL;
-	fork_out_free(&sweep);
-	RS->current = NULL;
-	progress_clear();
-
-	RS->done++;
-	FILE *out = RS->out;
-	fprintf(out, "[%*zu/%zu] %s%-7s%s %s (%.2f s)\n", RS->n_selected >= 100 ? 3 : 2, RS->done, RS->n_selected,
-		color(r->verdict), tst_verdict_name(r->verdict), RS->tty ? "\033[0m" : "", r->tc->name,
-		r->dur_ms / 1000.0);
-	if (run.detail.len) {
-		char *copy = strdup(run.detail.buf);
-		if (copy)
-			print_indented(out, copy);
-		free(copy);
-	}
-	fflush(out);
-	r->detail = run.detail.buf;
-	r->notes = run.notes.buf;
-	r->calls = run.calls;
-	r->n_calls = run.n_calls;
-	r->calls_dropped = run.calls_dropped;
-	/* One CUnit assertion per test carries its verdict. */
 	bool bad = r->verdict == TST_FAIL || r->verdict == TST_TIMEOUT || r->verdict == TST_CRASH;
 	CU_assertImplementation(bad ? CU_FALSE : CU_TRUE, 0, bad && r->detail ? r->detail : tst_verdict_name(r->verdict),
 				r->tc->name, "", CU_FALSE);
+}
+
+int tst_default_parallel(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cores < 1)
+		cores = 1;
+	return cores * TST_PARALLEL_PER_CORE > TST_PARALLEL_MAX ? TST_PARALLEL_MAX : (int)cores * TST_PARALLEL_PER_CORE;
 }
 
 static int compile_re(regex_t *re, const char *pat, const char *flag, crit_err *e)
@@ -896,8 +1439,27 @@ static int run_checked(const tst_env *env, tst_summary *sum, FILE *out, regex_t 
 		RS = NULL;
 		return err_set(e, -ERR_CONFIG, "--focus/--skip select no test (see critic run --list)");
 	}
-	/* CU_run_all_tests prints nothing: our lines and summary come first,
-	 * CUnit's run summary last. */
+	leaks_run_start(env->is_lab ? env->lab_dir : NULL);
+	/* The tests run here, CUnit only records their verdicts after: our
+	 * lines and summary come first, CUnit's run summary last. */
+	int width = env->parallel > 1 ? env->parallel : 1;
+	size_t *order = calloc(sum->n_results, sizeof *order), n_order = 0;
+	if (!order) {
+		CU_cleanup_registry();
+		free(cu_tests);
+		RS = NULL;
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	/* In parallel, the serial tests first: each waits for an empty node,
+	 * and at the start it costs no idle slots. */
+	for (int pass = width > 1 ? 0 : 1; pass < 2; pass++)
+		for (size_t i = 0; i < sum->n_results; i++) {
+			bool serial = sum->results[i].tc->needs & TST_SERIAL;
+			if (sum->results[i].verdict != TST_SKIP && (pass == 1 ? width == 1 || !serial : serial))
+				order[n_order++] = i;
+		}
+	schedule(&rs, order, n_order, width);
+	free(order);
 	CU_run_all_tests();
 
 	/* Whatever any test left under this run id goes now (also after an

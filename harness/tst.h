@@ -18,6 +18,7 @@ enum {
 	TST_NEED_LAB = 1 << 1,     /* only meaningful against critic's own lab */
 	TST_SERIAL = 1 << 2,       /* must not run beside other tests */
 	TST_EXTENDED = 1 << 3,     /* beyond what the kubelet exercises: only with --extended */
+	TST_FIXTURE = 1 << 4,      /* uses its area's shared fixture (tst_fixture_get); must not change it */
 };
 
 typedef struct tst_ctx tst_ctx;
@@ -31,12 +32,25 @@ typedef struct tst_case {
 	int timeout_s;      /* 0 = the run's default */
 } tst_case;
 
+/* A fixture an area's TST_FIXTURE tests share (a running pod to inspect…).
+ * The runner runs setup in a forked child before the first of them and
+ * tears it down after the last: teardown (if any) in a child, then a sweep
+ * of the fixture's labels. setup creates through fx_* as tests do (its
+ * deferred removals are dropped when it succeeds) and hands out strings
+ * with tst_fixture_set; a failed setup fails those tests with its message. */
+typedef struct tst_fixture {
+	void (*setup)(struct tst_ctx *t);
+	void (*teardown)(struct tst_ctx *t); /* may be NULL: the sweep removes the objects */
+	int timeout_s;                       /* each of setup and teardown; 0 = 60 */
+} tst_fixture;
+
 typedef struct tst_suite {
 	const char *area;   /* "pod", "container", … */
 	const char *desc;
 	const tst_case *cases;
 	size_t n_cases;
 	struct tst_suite *next; /* set by tst_register */
+	const tst_fixture *fixture; /* NULL = none */
 } tst_suite;
 
 /* A suite file ends with TST_SUITE("pod", "Pod sandbox lifecycle", cases);
@@ -44,6 +58,11 @@ typedef struct tst_suite {
 void tst_register(tst_suite *s);
 #define TST_SUITE(area_, desc_, cases_)                                                          \
 	static tst_suite tst_suite_##cases_ = { area_, desc_, cases_, sizeof(cases_) / sizeof(cases_[0]), 0 }; \
+	__attribute__((constructor)) static void tst_reg_##cases_(void) { tst_register(&tst_suite_##cases_); }
+/* The same with a shared fixture (a tst_fixture). */
+#define TST_SUITE_FIXTURE(area_, desc_, cases_, fixture_)                                         \
+	static tst_suite tst_suite_##cases_ = { area_, desc_, cases_, sizeof(cases_) / sizeof(cases_[0]), 0, \
+						&fixture_ };                                       \
 	__attribute__((constructor)) static void tst_reg_##cases_(void) { tst_register(&tst_suite_##cases_); }
 
 /* Run-wide settings every test sees. */
@@ -57,7 +76,8 @@ typedef struct tst_env {
 	char handler[64];          /* runtime handler, "" = default */
 	bool is_lab;
 	char lab_dir[4096];
-	struct { char role[32]; char ref[256]; } images[TST_MAX_IMAGES];
+	/* digest: the registry's manifest digest of ref, "" when not known */
+	struct { char role[32]; char ref[256]; char digest[80]; } images[TST_MAX_IMAGES];
 	size_t n_images;
 	const char *focus, *skip;  /* regexes, may be NULL */
 	bool list_only;
@@ -65,6 +85,7 @@ typedef struct tst_env {
 	bool color;
 	FILE *out;                 /* per-test lines and summary; NULL = stdout */
 	bool progress;             /* out is a terminal: redraw a status line */
+	int parallel;              /* tests at once (see tst_default_parallel); <= 1: one after another */
 } tst_env;
 
 typedef enum { TST_PASS, TST_FAIL, TST_SKIP, TST_TIMEOUT, TST_CRASH } tst_verdict;
@@ -128,6 +149,11 @@ typedef struct tst_summary {
  * ~100 ms) and a second SIGINT at once (sum->aborted); the caller's handlers
  * are restored on return. */
 int tst_run(const tst_env *env, tst_summary *sum, crit_err *e);
+/* --parallel's default: TST_PARALLEL_PER_CORE tests per online core, at
+ * most TST_PARALLEL_MAX (the tests mostly wait on the runtime). */
+#define TST_PARALLEL_PER_CORE 2
+#define TST_PARALLEL_MAX 8
+int tst_default_parallel(void);
 int tst_list(const tst_env *env, crit_err *e);
 /* Are env's --focus/--skip valid regexes? 0 or -ERR_CONFIG naming the bad one. */
 int tst_check_filters(const tst_env *env, crit_err *e);
@@ -169,8 +195,15 @@ void tst_info(tst_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2,
 typedef void (*tst_cleanup_fn)(tst_ctx *t, void *arg);
 void tst_defer(tst_ctx *t, tst_cleanup_fn fn, void *arg);
 
-/* The reference of an image role ("busybox", "pause", …) for this run. */
+/* In a fixture's setup: hand value to the tests under key. In a
+ * TST_FIXTURE test: the value (the test fails if the key is missing). */
+void tst_fixture_set(tst_ctx *t, const char *key, const char *value);
+const char *tst_fixture_get(tst_ctx *t, const char *key);
+
+/* The reference of an image role ("busybox", "pause", …) for this run.
+ * A run with no images at all skips the test with TST_NO_IMAGES. */
 const char *tst_image(tst_ctx *t, const char *role);
+#define TST_NO_IMAGES "no test images for this endpoint: give --registry-prefix (see critic images serve)"
 /* Labels every object of this test carries (critic.io/run-id, critic.io/test). */
 #define TST_LABEL_OWNER "critic.io/owner"
 #define TST_LABEL_RUN "critic.io/run-id"

@@ -35,11 +35,22 @@ static char *printable(const ProtobufCBinaryData *b)
 	return util_strdup_printf("%.*s%s", (int)n, (const char *)b->data, b->len > n ? "…" : "");
 }
 
-static void streams_exit_code(tst_ctx *t)
+/* The area's shared fixture: one pod with a running container "main" that
+ * the read-only tests exec into (each exec is its own process). */
+static void exec_fixture_setup(tst_ctx *t)
 {
 	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "exec");
 	char *pid = fx_run_pod(t, pod);
 	char *id = fx_run_container(t, pid, pod, "main", ARGV("sleep", "3600"));
+	tst_fixture_set(t, "pod", pid);
+	tst_fixture_set(t, "main", id);
+}
+
+static const tst_fixture exec_fixture = { .setup = exec_fixture_setup };
+
+static void streams_exit_code(tst_ctx *t)
+{
+	const char *id = tst_fixture_get(t, "main"); /* shared: only exec into it */
 	Runtime__V1__ExecSyncResponse *r = NULL;
 	if (exec_sync(t, id, ARGV("sh", "-c", "echo out; echo err >&2; printf tail; exit 7"), 10, &r) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "%s", t->err.msg);
@@ -59,9 +70,7 @@ static void streams_exit_code(tst_ctx *t)
  * timeout; any other outcome makes a hung probe look like something else. */
 static void sync_timeout(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "exec");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "main", ARGV("sleep", "3600"));
+	const char *id = tst_fixture_get(t, "main"); /* shared: only exec into it */
 	Runtime__V1__ExecSyncResponse *r = NULL;
 	int64_t t0 = util_now_ms();
 	int rc = exec_sync(t, id, ARGV("sleep", "30"), 1, &r);
@@ -127,9 +136,7 @@ static void not_running(tst_ctx *t)
 
 static void missing_binary(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "exec");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "main", ARGV("sleep", "3600"));
+	const char *id = tst_fixture_get(t, "main"); /* shared: only exec into it */
 	Runtime__V1__ExecSyncResponse *r = NULL;
 	int rc = exec_sync(t, id, ARGV("/critic/no-such-binary", "arg"), 5, &r);
 	/* Either an error or a failing exit code: never a silent success. */
@@ -157,9 +164,7 @@ static bool all_bytes(const ProtobufCBinaryData *b, uint8_t c)
 
 static void large_output(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "exec");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "main", ARGV("sleep", "3600"));
+	const char *id = tst_fixture_get(t, "main"); /* shared: only exec into it */
 	Runtime__V1__ExecSyncResponse *r = NULL;
 	/* 1 MiB on stdout and 256 KiB on stderr at the same time. */
 	const char *cmd = "head -c 262144 /dev/zero | tr '\\0' e >&2 & "
@@ -176,11 +181,13 @@ static void large_output(tst_ctx *t)
 
 static const tst_case exec_cases[] = {
 	{ "exec/sync-streams-exit-code", "ExecSync returns stdout, stderr and the exit code separately, byte-exact",
-	  streams_exit_code },
+	  streams_exit_code, TST_FIXTURE },
 	{ "exec/sync-timeout", "ExecSync past its timeout ends in about 1 s with DEADLINE_EXCEEDED and kills the command",
-	  sync_timeout },
+	  sync_timeout, TST_FIXTURE },
 	{ "exec/sync-not-running", "ExecSync in a CREATED or EXITED container fails", not_running },
-	{ "exec/sync-missing-binary", "ExecSync of a missing binary gives an error or a non-zero exit", missing_binary },
-	{ "exec/sync-large-output", "1 MiB of stdout and 256 KiB of stderr arrive complete", large_output },
+	{ "exec/sync-missing-binary", "ExecSync of a missing binary gives an error or a non-zero exit", missing_binary,
+	  TST_FIXTURE },
+	{ "exec/sync-large-output", "1 MiB of stdout and 256 KiB of stderr arrive complete", large_output,
+	  TST_FIXTURE },
 };
-TST_SUITE("exec", "ExecSync", exec_cases)
+TST_SUITE_FIXTURE("exec", "ExecSync", exec_cases, exec_fixture)

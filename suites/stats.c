@@ -545,7 +545,10 @@ static const tst_case stats_cases[] = {
 	  container_writable_layer, 0, 60 },
 	{ "stats/container-unknown-id", "ContainerStats of a container that does not exist is an error",
 	  container_unknown },
-	{ "stats/list-nil-filter", "ListContainerStats without a filter includes a running container", list_nil_filter },
+	/* Serial: without a filter it covers every container, and containerd
+	 * 1.6 fails the whole call (NOT_FOUND) when one goes away meanwhile. */
+	{ "stats/list-nil-filter", "ListContainerStats without a filter includes a running container", list_nil_filter,
+	  TST_SERIAL },
 	{ "stats/list-by-id", "ListContainerStats filtered by id returns exactly that container", list_by_id },
 	{ "stats/list-by-pod", "ListContainerStats filtered by pod sandbox id returns that pod's containers", list_by_pod },
 	{ "stats/list-by-label", "ListContainerStats filtered by label selector returns the matching containers",
