@@ -1176,9 +1176,9 @@ static const char manifest_accept[] =
 	"application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, "
 	"application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
-/* Build the images when their inputs changed, then push whatever the
- * registry lacks (or holds in another version). */
-static int images_ensure(lab_ctx *c, const char *hdir, crit_err *e)
+/* Build the images into DIR/images/oci when their inputs changed; fill
+ * each role's manifest digest (lab_roles order). */
+static int layout_ensure(lab_ctx *c, const char *hdir, char digests[][128], crit_err *e)
 {
 	int rc;
 	strbuf inputs = { 0 };
@@ -1190,7 +1190,6 @@ static int images_ensure(lab_ctx *c, const char *hdir, crit_err *e)
 	bool fresh = util_read_file(inp, &old, NULL, NULL) == 0 && !strcmp(old, inputs.buf);
 
 	json_object *index = NULL;
-	char digests[ARRAY_SIZE(lab_roles)][128];
 	for (int pass = 0; pass < 2; pass++) {
 		cleanup_free char *text = NULL;
 		if (index) {
@@ -1225,13 +1224,26 @@ static int images_ensure(lab_ctx *c, const char *hdir, crit_err *e)
 	}
 	json_object_put(index);
 	sb_free(&inputs);
+	return 0;
+}
 
-	/* Push what the registry does not have at the same digest. */
-	struct { const char *role, *tag; size_t idx; } pushes[] = {
-		{ "busybox", LAB_IMAGE_TAG, 0 }, { "busybox", "latest", 0 }, { "pause", LAB_IMAGE_TAG, 1 },
-		{ "user-uid", LAB_IMAGE_TAG, 2 }, { "user-name", LAB_IMAGE_TAG, 3 },
-		{ "image-a", LAB_IMAGE_TAG, 4 }, { "image-a", "latest", 4 }, { "image-b", LAB_IMAGE_TAG, 5 },
-	};
+/* Every tag a registry of critic's images holds: each role at 1.0, and
+ * :latest of the two the suites pull without a tag (idx: lab_roles). */
+static const struct { const char *role, *tag; size_t idx; } pushes[] = {
+	{ "busybox", LAB_IMAGE_TAG, 0 }, { "busybox", "latest", 0 }, { "pause", LAB_IMAGE_TAG, 1 },
+	{ "user-uid", LAB_IMAGE_TAG, 2 }, { "user-name", LAB_IMAGE_TAG, 3 },
+	{ "image-a", LAB_IMAGE_TAG, 4 }, { "image-a", "latest", 4 }, { "image-b", LAB_IMAGE_TAG, 5 },
+};
+
+/* Build the images when their inputs changed, then push whatever the
+ * registry lacks (or holds in another version). */
+static int images_ensure(lab_ctx *c, const char *hdir, crit_err *e)
+{
+	char digests[ARRAY_SIZE(lab_roles)][128];
+	int rc = layout_ensure(c, hdir, digests, e);
+	if (rc < 0)
+		return rc;
+	cleanup_free char *layout = lab_path(c, "images/oci");
 	int port = c->st.registry_port, pushed = 0;
 	int64_t t0 = util_now_ms();
 	for (size_t i = 0; i < ARRAY_SIZE(pushes); i++) {
@@ -1611,6 +1623,8 @@ static int config_write(lab_ctx *c, const char *runc, const char *crun, char *ha
 		  "  [plugins.\"io.containerd.grpc.v1.cri\"]\n"
 		  "    sandbox_image = \"%s\"\n"
 		  "    restrict_oom_score_adj = true\n"
+		  "    # image and writable-layer usage refreshed every second (default 10 s)\n"
+		  "    stats_collect_period = 1\n"
 		  "    stream_server_address = \"127.0.0.1\"\n"
 		  "    stream_server_port = \"0\"\n"
 		  "    enable_selinux = false\n"
@@ -2573,6 +2587,55 @@ int lab_image_ref(const lab_info *info, const char *role, char *out, size_t len)
 		return -ENOENT;
 	int n = snprintf(out, len, "127.0.0.1:%d/critic/%s:%s", info->registry_port, role, LAB_IMAGE_TAG);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* ------------------------------------------------------------ images for other registries */
+
+size_t lab_image_tags(size_t i, const char **role, const char **tag)
+{
+	if (i < ARRAY_SIZE(pushes)) {
+		*role = pushes[i].role;
+		*tag = pushes[i].tag;
+	}
+	return ARRAY_SIZE(pushes);
+}
+
+const char *lab_image_version(void)
+{
+	return LAB_IMAGE_TAG;
+}
+
+int lab_images_layout(const char *dir, char *layout, size_t len, crit_err *e)
+{
+	lab_ctx c;
+	int rc = ctx_init(&c, dir, true, e);
+	if (rc < 0)
+		return rc;
+	cleanup_free char *images = lab_path(&c, "images");
+	if ((rc = util_mkdir_p(images, 0755, e)) < 0)
+		return rc;
+	/* The lab's own up may build in the same dir: one builder at a time. */
+	cleanup_close int lock = lab_lock(&c, e);
+	if (lock < 0)
+		return lock;
+	char hdir[PATH_MAX];
+	if ((rc = find_helpers(hdir, sizeof hdir, e)) < 0)
+		return rc;
+	if (access("/bin/busybox", X_OK) < 0)
+		return err_set(e, -ENOENT, "critic images: /bin/busybox missing (install busybox-static)");
+	char digests[ARRAY_SIZE(lab_roles)][128];
+	if ((rc = layout_ensure(&c, hdir, digests, e)) < 0)
+		return rc;
+	cleanup_free char *oci = lab_path(&c, "images/oci");
+	if (snprintf(layout, len, "%s", oci) >= (int)len)
+		return err_set(e, -ENAMETOOLONG, "%s: path too long", oci);
+	return 0;
+}
+
+int lab_http(int port, const char *method, const char *path, int timeout_ms, int *status, char *digest,
+	     size_t dlen)
+{
+	return http_request(port, method, path, manifest_accept, timeout_ms, status, digest, dlen);
 }
 
 /* ------------------------------------------------------------ lab_down */

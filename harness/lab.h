@@ -128,4 +128,19 @@ const char *const *lab_image_roles(size_t *n);
  * registry, e.g. "127.0.0.1:5000/critic/busybox:1.0". */
 int lab_image_ref(const lab_info *info, const char *role, char *out, size_t len);
 
+/* ---- critic's test images for registries other than the lab's (harness/images.c) */
+
+/* The i-th ROLE:TAG a registry of critic's images holds (busybox:1.0,
+ * busybox:latest, …); returns how many there are. In the OCI layout each
+ * role's image is tagged "ROLE-<lab_image_version()>". */
+size_t lab_image_tags(size_t i, const char **role, const char **tag);
+const char *lab_image_version(void); /* "1.0" */
+/* Build the images (when their inputs changed, no network needed) into the
+ * OCI layout DIR/images/oci under dir, as the lab does; layout gets its path. */
+int lab_images_layout(const char *dir, char *layout, size_t len, crit_err *e);
+/* One HTTP request to a registry on 127.0.0.1:port (manifest media types
+ * accepted); status gets the HTTP status, digest Docker-Content-Digest. */
+int lab_http(int port, const char *method, const char *path, int timeout_ms, int *status, char *digest,
+	     size_t dlen);
+
 #endif
