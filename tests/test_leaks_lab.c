@@ -396,6 +396,24 @@ static void test_guard_refuses(void)
 	CU_ASSERT_EQUAL(rc, 2);
 	CU_ASSERT(has(out, "critic bench --faults: refused") && has(out, "default/web-0"));
 	free(out);
+	/* critic run --scenarios against the same runtime named as an endpoint
+	 * (not the lab): with --allow-disruptive, refused unless forced */
+	char *ep = util_strdup_printf("unix://%s/containerd.sock", lab_dir);
+	rc = critic(&out, 120000, "-r", ep, "run", "--scenarios-only", "--allow-disruptive", scn, NULL);
+	printf("\n    $ critic -r EP run --scenarios-only --allow-disruptive guard-probe.yaml -> %d\n%s", rc,
+	       out ? out : "");
+	CU_ASSERT_EQUAL(rc, 2);
+	CU_ASSERT(has(out, "refusing disruptive scenarios") && has(out, "default/web-0") &&
+		  has(out, "--force-with-kubelet"));
+	free(out);
+	rc = critic(&out, 120000, "-r", ep, "run", "--scenarios-only", "--allow-disruptive", "--force-with-kubelet",
+		    scn, NULL);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(has(out, "warning") && has(out, "1 passed"));
+	if (rc != 0)
+		say(out ? out : "?");
+	free(out);
+	free(ep);
 	/* a flag a command does not take is refused, not dropped */
 	rc = critic(&out, 60000, "--runtime-pid", "1", "--dir", lab_dir, "fs", "state", NULL);
 	CU_ASSERT_EQUAL(rc, 2);
