@@ -903,10 +903,15 @@ static const char certify_help[] =
 	"  --out DIR             where the bundle goes\n"
 	"  --runtime-handler H   run pods with this runtime handler\n"
 	"  --allow-disruptive    let scenarios break a runtime that is not critic's lab\n"
+	"  --registry-prefix P, --images-file F   test images for a runtime that is not\n"
+	"                        the lab (see critic images serve)\n"
+	"  --runtime-pid, --runtime-pidfile, --runtime-start, --runtime-stop\n"
+	"                        how scenarios stop and start a runtime that is not the lab\n"
 	"  --verify DIR          recompute every sha256 of a bundle; exit 1 on any\n"
 	"                        changed, missing or added file\n"
 	"  --list-profiles       the profiles critic ships, with their descriptions\n"
-	"Global options (-r, -i, -t, --config, --dir) select the endpoint as for run.\n"
+	"Global options (-r, -i, -t, --config, --dir) select the endpoint as for run;\n"
+	"all of these are handed to `critic run` as given.\n"
 	"Exit: 0 the profile passed (or the bundle verified), 1 it failed, 2 usage,\n"
 	"3 endpoint unreachable, 128+N interrupted by signal N (partial bundle kept).\n";
 
@@ -991,7 +996,8 @@ static int prepare_out(const char *dir, crit_err *e)
 
 int certify_cli_main(int argc, char **argv)
 {
-	enum { O_PROFILE = 256, O_OUT, O_VERIFY, O_LIST, O_HANDLER, O_ALLOW, O_CONFIG, O_DIR, O_NOCOLOR };
+	enum { O_PROFILE = 256, O_OUT, O_VERIFY, O_LIST, O_HANDLER, O_ALLOW, O_CONFIG, O_DIR, O_NOCOLOR, O_RT_PID,
+	       O_RT_PIDFILE, O_RT_START, O_RT_STOP, O_PREFIX, O_IMAGES };
 	static const struct option longopts[] = {
 		{ "profile", required_argument, 0, O_PROFILE },
 		{ "out", required_argument, 0, O_OUT },
@@ -1005,13 +1011,19 @@ int certify_cli_main(int argc, char **argv)
 		{ "config", required_argument, 0, O_CONFIG },
 		{ "dir", required_argument, 0, O_DIR },
 		{ "no-color", no_argument, 0, O_NOCOLOR },
+		{ "runtime-pid", required_argument, 0, O_RT_PID },
+		{ "runtime-pidfile", required_argument, 0, O_RT_PIDFILE },
+		{ "runtime-start", required_argument, 0, O_RT_START },
+		{ "runtime-stop", required_argument, 0, O_RT_STOP },
+		{ "registry-prefix", required_argument, 0, O_PREFIX },
+		{ "images-file", required_argument, 0, O_IMAGES },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *profile = NULL, *out = NULL, *verify = NULL, *handler = NULL, *lab_dir = NULL;
 	bool list = false, allow = false;
-	/* Endpoint options go to `critic run` as given. */
-	char *pass[16];
+	/* Endpoint, image and runtime-control options go to `critic run` as given. */
+	char *pass[32];
 	int npass = 0;
 	optind = 1;
 	int c;
@@ -1029,11 +1041,17 @@ int certify_cli_main(int argc, char **argv)
 		case O_CONFIG: pass[npass++] = "--config"; pass[npass++] = optarg; break;
 		case O_DIR: lab_dir = optarg; pass[npass++] = "--dir"; pass[npass++] = optarg; break;
 		case O_NOCOLOR: pass[npass++] = "--no-color"; break;
+		case O_RT_PID: pass[npass++] = "--runtime-pid"; pass[npass++] = optarg; break;
+		case O_RT_PIDFILE: pass[npass++] = "--runtime-pidfile"; pass[npass++] = optarg; break;
+		case O_RT_START: pass[npass++] = "--runtime-start"; pass[npass++] = optarg; break;
+		case O_RT_STOP: pass[npass++] = "--runtime-stop"; pass[npass++] = optarg; break;
+		case O_PREFIX: pass[npass++] = "--registry-prefix"; pass[npass++] = optarg; break;
+		case O_IMAGES: pass[npass++] = "--images-file"; pass[npass++] = optarg; break;
 		case 'h': fputs(certify_help, stdout); return 0;
 		default: fprintf(stderr, "critic certify: see critic certify --help\n"); return 2;
 		}
-		if (npass > 12) {
-			fprintf(stderr, "critic certify: an endpoint option was given twice\n");
+		if (npass > 28) {
+			fprintf(stderr, "critic certify: too many endpoint options (one given twice?)\n");
 			return 2;
 		}
 	}
@@ -1057,8 +1075,8 @@ int certify_cli_main(int argc, char **argv)
 		return 2;
 	}
 	int rc = 2;
-	/* critic, 12 endpoint words, run and its 14 options, the scenarios, NULL */
-	char **argvr = calloc(32 + p.n_scenarios, sizeof *argvr);
+	/* critic, up to 30 passed words, run and its 14 options, the scenarios, NULL */
+	char **argvr = calloc(48 + p.n_scenarios, sizeof *argvr);
 	int n = 0;
 	char exe[PATH_MAX], junit[PATH_MAX], json[PATH_MAX], html[PATH_MAX], logp[PATH_MAX], copy[PATH_MAX],
 		vpath[PATH_MAX];

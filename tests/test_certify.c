@@ -13,6 +13,7 @@
 #include "sonobuoy.h"
 #include "tests.h"
 #include "util.h"
+#include <yaml.h>
 
 static char tmp[64];
 
@@ -309,6 +310,113 @@ static void test_sonobuoy(void)
 	free(res);
 }
 
+/* ---- deploy/: the image, the DaemonSet and the Sonobuoy plugin agree ---------------------- */
+
+/* A file of the source tree: beside the binary's dir, else the working dir. */
+static char *tree_file(const char *rel)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *p = util_strdup_printf("%s/../%s", dirname(exe), rel);
+		if (util_exists(p))
+			return p;
+		free(p);
+	}
+	return strdup(rel);
+}
+
+/* The scalar at a path of map keys ("spec", "image") in a YAML file's first
+ * document; NULL when absent. Heap. */
+static char *yaml_get(const char *path, int doc_index, const char *const keys[])
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	yaml_parser_t p;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_file(&p, f);
+	char *out = NULL;
+	for (int d = 0; d <= doc_index; d++) {
+		yaml_document_t doc;
+		if (!yaml_parser_load(&p, &doc))
+			break;
+		if (d == doc_index) {
+			yaml_node_t *n = yaml_document_get_root_node(&doc);
+			for (size_t k = 0; n && keys[k]; k++) {
+				yaml_node_t *next = NULL;
+				if (n->type == YAML_MAPPING_NODE)
+					for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+						yaml_node_t *key = yaml_document_get_node(&doc, pr->key);
+						if (key->type == YAML_SCALAR_NODE && !strcmp((char *)key->data.scalar.value, keys[k]))
+							next = yaml_document_get_node(&doc, pr->value);
+					}
+				n = next;
+			}
+			if (n && n->type == YAML_SCALAR_NODE)
+				out = strdup((char *)n->data.scalar.value);
+		}
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&p);
+	fclose(f);
+	return out;
+}
+
+static void test_deploy_files(void)
+{
+	char *plugin = tree_file("deploy/sonobuoy-plugin.yaml"), *ds = tree_file("deploy/daemonset.yaml"),
+	     *docker = tree_file("deploy/Dockerfile"), *node = tree_file("deploy/critic-node.sh");
+	struct {
+		const char *file;
+		int doc;
+		const char *keys[6];
+		const char *want;
+	} facts[] = {
+		{ plugin, 0, { "sonobuoy-config", "driver" }, "DaemonSet" },
+		{ plugin, 0, { "sonobuoy-config", "result-format" }, "junit" },
+		{ plugin, 0, { "sonobuoy-config", "plugin-name" }, "critic" },
+		{ plugin, 0, { "podSpec", "hostNetwork" }, "true" },
+		{ ds, 1, { "kind" }, "DaemonSet" },
+		{ ds, 1, { "spec", "template", "spec", "hostNetwork" }, "true" },
+	};
+	for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
+		char *v = yaml_get(facts[i].file, facts[i].doc, facts[i].keys);
+		if (!v || strcmp(v, facts[i].want)) {
+			printf("\n    %s: %s.%s is '%s', want '%s'", facts[i].file, facts[i].keys[0],
+			       facts[i].keys[1] ? facts[i].keys[1] : "", v ? v : "(absent)", facts[i].want);
+			CU_FAIL("deploy manifest fact");
+		}
+		free(v);
+	}
+	/* The plugin runs the script the image installs, with the results dir
+	 * Sonobuoy mounts; the script uses only options critic has. */
+	char *text = NULL, *script = NULL, *dtext = NULL;
+	crit_err e;
+	CU_ASSERT_EQUAL_FATAL(util_read_file(plugin, &text, NULL, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(util_read_file(node, &script, NULL, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(util_read_file(docker, &dtext, NULL, &e), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "command: [\"/opt/critic/bin/critic-node.sh\"]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "mountPath: /tmp/sonobuoy/results"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dtext, "COPY deploy/critic-node.sh /opt/critic/bin/critic-node.sh"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dtext, "ENV PATH=/opt/critic/bin:$PATH CRITIC_IMAGES_DIR=/opt/critic/images"));
+	static const char *const opts[] = { "--sonobuoy-results", "--registry-prefix", "images serve", "images stop",
+					    "--detach", "--listen" };
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(script, opts[i]));
+	char *sh = util_strdup_printf("sh -n '%s'", node);
+	CU_ASSERT_EQUAL(util_run_sh(sh, 10000, NULL, &e), 0);
+	free(sh);
+	free(text);
+	free(script);
+	free(dtext);
+	free(plugin);
+	free(ds);
+	free(docker);
+	free(node);
+}
+
 void tests_register_certify(void)
 {
 	CU_pSuite s = CU_add_suite("certify", NULL, cleanup_suite);
@@ -318,6 +426,7 @@ void tests_register_certify(void)
 	CU_add_test(s, "judge a report: passes, allowed and unexpected skips, failures", test_judge);
 	CU_add_test(s, "manifest: sha256sum format; verify finds changed, missing, added", test_manifest);
 	CU_add_test(s, "sonobuoy: results tarball and done file; an error report when nothing ran", test_sonobuoy);
+	CU_add_test(s, "deploy/: plugin, DaemonSet, image and script agree", test_deploy_files);
 }
 
 /* ---- against the lab ------------------------------------------------------------------ */
@@ -427,8 +536,66 @@ static void test_certify_lab(void)
 	free(bin);
 }
 
+/* What a Sonobuoy plugin pod does, run here against the lab: serve the
+ * images on loopback, run critic with them, leave done + the tarball. */
+static void test_node_script(void)
+{
+	char *bin = critic_path(), *node = tree_file("deploy/critic-node.sh");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
+	make_tmp();
+	crit_err e;
+	char *status = util_strdup_printf("'%s' --dir '%s' lab status", bin, tests_lab_dir());
+	bool was_up = util_run_sh(status, 30000, NULL, &e) == 0;
+	free(status);
+	char *up = util_strdup_printf("'%s' --dir '%s' lab up", bin, tests_lab_dir());
+	CU_ASSERT_EQUAL_FATAL(util_run_sh(up, 300000, NULL, &e), 0);
+	free(up);
+	char bindir[PATH_MAX];
+	snprintf(bindir, sizeof bindir, "%s", bin);
+	char *slash = strrchr(bindir, '/');
+	*slash = '\0';
+	/* A port of its own, picked by the kernel through `images serve`? The
+	 * script takes a fixed one: choose from this process's pid. */
+	int port = 20000 + (int)(getpid() % 20000);
+	char *cmd = util_strdup_printf("PATH='%s':$PATH CRITIC_ENDPOINT='unix://%s/containerd.sock' "
+				       "CRITIC_REGISTRY_PORT=%d RESULTS_DIR='%s/sono' CRITIC_IMAGES_STORE='%s/img' "
+				       "CRITIC_ARGS='--focus ^(runtime/version|image/pull-by-tag)$' sh '%s'",
+				       bindir, tests_lab_dir(), port, tmp, tmp, node);
+	char *out = NULL;
+	int rc = util_run_sh(cmd, 600000, &out, &e);
+	if (rc != 0)
+		printf("\n    critic-node.sh exited %d: %s", rc, out ? out : e.msg);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(out && strstr(out, "test images: 127.0.0.1:"));
+	free(out);
+	free(cmd);
+	char *done = util_strdup_printf("%s/sono/done", tmp), *d = NULL;
+	CU_ASSERT_EQUAL_FATAL(util_read_file(done, &d, NULL, &e), 0);
+	char *list = util_strdup_printf("tar xzOf '%s' junit.xml", d);
+	out = NULL;
+	CU_ASSERT_EQUAL(util_run_sh(list, 10000, &out, &e), 0);
+	CU_ASSERT(out && strstr(out, "name=\"runtime/version\"") && strstr(out, "name=\"image/pull-by-tag\""));
+	CU_ASSERT(out && !strstr(out, "<skipped") && !strstr(out, "<failure"));
+	free(out);
+	free(list);
+	/* The registry the script served is gone with it. */
+	char *probe = util_strdup_printf("ss -ltn | grep -q ':%d '", port);
+	CU_ASSERT_NOT_EQUAL(util_run_sh(probe, 10000, NULL, &e), 0);
+	free(probe);
+	if (!was_up) {
+		char *down = util_strdup_printf("'%s' --dir '%s' lab down", bin, tests_lab_dir());
+		CU_ASSERT_EQUAL(util_run_sh(down, 120000, NULL, &e), 0);
+		free(down);
+	}
+	free(d);
+	free(done);
+	free(node);
+	free(bin);
+}
+
 void tests_register_certify_lab(void)
 {
 	CU_pSuite s = CU_add_suite("certify on the lab", NULL, cleanup_suite);
 	CU_add_test(s, "certify a profile: verdicts, bundle, environment, verify", test_certify_lab);
+	CU_add_test(s, "deploy/critic-node.sh: images on loopback, results for Sonobuoy", test_node_script);
 }
