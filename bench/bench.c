@@ -1916,7 +1916,7 @@ static int bench_conformance_part(const bench_cfg *cfg, json_object *root)
 		}
 	}
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	printf("\nconformance run (`critic run`, serial):\n");
+	printf("\nconformance run (`critic run`, every conformance test, default --parallel):\n");
 	if (tests >= 0)
 		printf("  %d tests: %d passed, %d failed, %d skipped; exit %d\n", tests, passed, failed, skipped, code);
 	else
