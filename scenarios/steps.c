@@ -706,6 +706,12 @@ static int ctr_results(scn_call *c, const char *id, bool principal, crit_err *e)
 		scn_res(c, "state", "%s", state_word_ctr(resp->status->state));
 		scn_res(c, "exit_code", "%d", (int)resp->status->exit_code);
 		scn_res(c, "reason", "%s", resp->status->reason ? resp->status->reason : "");
+		/* How much of its output has reached the log file so far: whether
+		 * logs still arrive while the runtime is broken. -1: no file. */
+		const char *lp = resp->status->log_path ? resp->status->log_path : "";
+		struct stat st;
+		scn_res(c, "log_path", "%s", lp);
+		scn_res(c, "log_bytes", "%lld", *lp && stat(lp, &st) == 0 ? (long long)st.st_size : -1LL);
 	}
 	cri_free(resp);
 	return (int)pid;
@@ -2660,7 +2666,7 @@ static const scn_field a_id[] = {
 	{ 0 },
 };
 static const char *const r_id[] = { "id", NULL };
-static const char *const r_started[] = { "id", "pid", "state", "exit_code", "reason", NULL };
+static const char *const r_started[] = { "id", "pid", "state", "exit_code", "reason", "log_path", "log_bytes", NULL };
 
 static const scn_field a_stop_container[] = {
 	{ "id", SCN_T_STR, REQ, NULL, NULL, NULL },
