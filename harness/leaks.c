@@ -679,11 +679,12 @@ void leaks_run_start(const char *lab_dir)
 	run_snap_ok = leaks_snapshot(&run_paths, &run_snap, &e) == 0;
 }
 
+/* One finding a line: the header, then each item indented. */
 static void join(char *buf, size_t len, const char *line)
 {
 	size_t l = strlen(buf);
 	if (l + 1 < len)
-		snprintf(buf + l, len - l, "%s%s", !l ? "" : buf[l - 1] == ':' ? " " : "; ", line);
+		snprintf(buf + l, len - l, "%s%s", !l ? "" : "\n  ", line);
 }
 
 int leaks_run_end(cri_conn *c, char *fail, size_t flen, char *note, size_t nlen)

@@ -761,12 +761,19 @@ static void child_sweep(const tst_env *env, const void *arg, int fd)
 	if (!test_label) { /* what the runtime leaked since the run started (harness/leaks.h) */
 		char lf[3000], ln[3000];
 		leaks_run_end(c, lf, sizeof lf, ln, sizeof ln);
-		if (ln[0])
-			report(&t, 'I', ln);
-		if (lf[0]) {
-			report(&t, 'F', lf);
-			left++;
+		/* a record a line: the report pipe is line-based */
+		for (char *line = ln, *next; *ln && line; line = next) {
+			if ((next = strchr(line, '\n')))
+				*next++ = '\0';
+			report(&t, 'I', line);
 		}
+		for (char *line = lf, *next; *lf && line; line = next) {
+			if ((next = strchr(line, '\n')))
+				*next++ = '\0';
+			report(&t, 'F', line);
+		}
+		if (lf[0])
+			left++;
 	}
 	cri_close(c);
 	_exit(left ? 1 : 0);
