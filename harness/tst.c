@@ -806,6 +806,47 @@ static void child_preflight(const tst_env *env, const void *arg, int fd)
 	_exit(0);
 }
 
+/* The image roles tests outside the image suite use: pulled once before
+ * the first test, so that image-store tests counting ListImages can run
+ * beside them (image-a and image-b belong to the image suite). */
+static const char *const shared_roles[] = { "busybox", "pause", "user-uid", "user-name" };
+
+static void child_prepull(const tst_env *env, const void *arg, int fd)
+{
+	cri_conn *c;
+	crit_err e;
+	tst_ctx t = { .env = env, .report_fd = fd };
+	if (cri_connect(&c, env->endpoint, env->image_endpoint, env->timeout_ms, &e) < 0) {
+		report(&t, 'I', e.msg);
+		_exit(0);
+	}
+	for (size_t r = 0; r < ARRAY_SIZE(shared_roles); r++)
+		for (size_t i = 0; i < env->n_images; i++) {
+			if (strcmp(env->images[i].role, shared_roles[r]))
+				continue;
+			Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+			spec.image = (char *)env->images[i].ref;
+			Runtime__V1__ImageStatusRequest sreq = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+			Runtime__V1__ImageStatusResponse *sresp = NULL;
+			sreq.image = &spec;
+			bool present = CRI_CALL(c, ImageStatus, &sreq, &sresp, &e) == 0 && sresp->image;
+			cri_free(sresp);
+			if (present)
+				continue;
+			Runtime__V1__PullImageRequest preq = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+			Runtime__V1__PullImageResponse *presp = NULL;
+			preq.image = &spec;
+			if (CRI_CALL_T(c, PullImage, &preq, &presp, 6 * env->timeout_ms, &e) < 0) {
+				char line[1200];
+				snprintf(line, sizeof line, "pull of %s before the tests: %s", env->images[i].ref, e.msg);
+				report(&t, 'I', line);
+			}
+			cri_free(presp);
+		}
+	cri_close(c);
+	_exit(0);
+}
+
 static bool matches(const regex_t *re, const char *s)
 {
 	return re && regexec(re, s, 0, NULL, 0) == 0;
@@ -1031,6 +1072,11 @@ static bool slot_serial(const struct slot *sl)
 	return sl->kind != SLOT_FREE && !sl->fx && (RS->sum->results[sl->idx].tc->needs & TST_SERIAL);
 }
 
+static bool slot_image_store(const struct slot *sl)
+{
+	return sl->kind != SLOT_FREE && !sl->fx && (RS->sum->results[sl->idx].tc->needs & TST_IMAGE_STORE);
+}
+
 static struct slot *free_slot(struct slot *slots, int width)
 {
 	for (int i = 0; i < width; i++)
@@ -1105,10 +1151,11 @@ static void schedule(run_state *rs, const size_t *order, size_t n_order, int wid
 	size_t first = 0; /* every order[k] with k < first has started */
 	for (;;) {
 		int busy = 0;
-		bool serial_busy = false;
+		bool serial_busy = false, store_busy = false;
 		for (int i = 0; i < width; i++) {
 			busy += slots[i].kind != SLOT_FREE;
 			serial_busy |= slot_serial(&slots[i]);
+			store_busy |= slot_image_store(&slots[i]);
 		}
 		/* Fixtures nobody needs any more are torn down (also after an
 		 * interrupt, not after a second one). */
@@ -1126,6 +1173,9 @@ static void schedule(run_state *rs, const size_t *order, size_t n_order, int wid
 			bool serial = r->tc->needs & TST_SERIAL;
 			if (serial && busy > 0)
 				break; /* it waits for an empty node; nothing passes it */
+			bool store = r->tc->needs & TST_IMAGE_STORE;
+			if (store && store_busy)
+				continue; /* one image-store test at a time; others go first */
 			struct area *a = areas && (r->tc->needs & TST_FIXTURE) ? area_of(areas, n_areas, r) : NULL;
 			if (a && a->state == FX_IDLE) {
 				start_fixture_job(free_slot(slots, width), a, true);
@@ -1155,6 +1205,7 @@ static void schedule(run_state *rs, const size_t *order, size_t n_order, int wid
 			fixture_kv = NULL;
 			busy++;
 			serial_busy = serial;
+			store_busy = store_busy || store;
 			progress_draw(true);
 			if (!started)
 				break; /* no memory to track more: one at a time */
@@ -1391,6 +1442,15 @@ static int run_checked(const tst_env *env, tst_summary *sum, FILE *out, regex_t 
 		snprintf(m->runtime_api, sizeof m->runtime_api, "%.63s", pre.version[2]);
 	}
 	fork_out_free(&pre);
+	if (env->n_images) {
+		/* Failures are notes: the tests that need the image say more. */
+		fork_out pp = { 0 };
+		int64_t pp_ms;
+		run_forked(env, child_prepull, NULL, 6 * (env->timeout_ms / 1000) + 10, true, &pp, &pp_ms);
+		if (pp.notes.len)
+			fprintf(out, "note: %s\n", pp.notes.buf);
+		fork_out_free(&pp);
+	}
 	size_t total = 0;
 	for (tst_suite *s = suites; s; s = s->next)
 		total += s->n_cases;
@@ -1458,11 +1518,14 @@ static int run_checked(const tst_env *env, tst_summary *sum, FILE *out, regex_t 
 		return err_set(e, -ENOMEM, "out of memory");
 	}
 	/* In parallel, the serial tests first: each waits for an empty node,
-	 * and at the start it costs no idle slots. */
-	for (int pass = width > 1 ? 0 : 1; pass < 2; pass++)
+	 * and at the start it costs no idle slots. Then the image-store tests,
+	 * which run one at a time: started early, their chain ends early. */
+	for (int pass = width > 1 ? 0 : 2; pass < 3; pass++)
 		for (size_t i = 0; i < sum->n_results; i++) {
-			bool serial = sum->results[i].tc->needs & TST_SERIAL;
-			if (sum->results[i].verdict != TST_SKIP && (pass == 1 ? width == 1 || !serial : serial))
+			unsigned needs = sum->results[i].tc->needs;
+			bool serial = needs & TST_SERIAL, store = !serial && (needs & TST_IMAGE_STORE);
+			bool take = width == 1 || (pass == 0 ? serial : pass == 1 ? store : !serial && !store);
+			if (sum->results[i].verdict != TST_SKIP && take)
 				order[n_order++] = i;
 		}
 	schedule(&rs, order, n_order, width);
