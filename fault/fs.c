@@ -562,7 +562,8 @@ int fault_fs_fill(const char *lab_dir, const fault_fs_opts *o, fault_fs_result *
 	int64_t end = r->t_action_ms + timeout;
 	long n = fill_next(dirfd);
 	char name[64];
-	int fd = fill_open(dirfd, n, name, sizeof name, e);
+	/* Kept open to the end: with fill_leave_bytes it gives space back. */
+	cleanup_close int fd = fill_open(dirfd, n, name, sizeof name, e);
 	if (fd < 0)
 		return fd;
 	r->files = 1;
@@ -589,7 +590,6 @@ int fault_fs_fill(const char *lab_dir, const fault_fs_opts *o, fault_fs_result *
 			chunk = 4096;
 	}
 	r->bytes = file_bytes(fd);
-	close(fd);
 	if (rc < 0)
 		return rc;
 	/* The proof: 4 KiB writes as root into a new file until one fails. */
@@ -618,6 +618,15 @@ int fault_fs_fill(const char *lab_dir, const fault_fs_opts *o, fault_fs_result *
 		unlinkat(dirfd, name, 0);
 	else
 		r->files++;
+	unsigned long long leave = o ? o->fill_leave_bytes : 0;
+	if (r->write_errno == ENOSPC && leave) {
+		/* Full, proven; now a little room, less than what comes next. */
+		off_t size = (off_t)file_bytes(fd);
+		off_t keep = size > (off_t)leave ? (size - (off_t)leave) & ~(off_t)4095 : 0;
+		if (ftruncate(fd, keep) < 0 || fsync(fd) < 0)
+			return err_set(e, -errno, "fill: give back %llu bytes in %s: %s", leave, p.mount, strerror(errno));
+		r->bytes -= (unsigned long long)(size - keep);
+	}
 	r->free_after = root_free(p.mount, p.sysfs_name);
 	r->took_ms = util_now_ms() - r->t_action_ms;
 	r->changed = true;

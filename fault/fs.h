@@ -21,6 +21,8 @@ typedef struct fault_fs_opts {
 	bool sync_first;     /* make_readonly: syncfs first. Without it, data not yet written
 			      * back when the error strikes is lost (as on a real disk error) */
 	int fill_timeout_ms; /* fill: 0 = 60000 */
+	unsigned long long fill_leave_bytes; /* fill: once full (proven), give this much back, so a
+					      * write of more fails part-way (a disk filling under it) */
 	int fsck_timeout_ms; /* repair: e2fsck -fy; 0 = 300000 */
 } fault_fs_opts;
 

@@ -1831,7 +1831,13 @@ static int run_fs(scn_call *c, crit_err *e)
 	} else if (!strcmp(action, "thaw")) {
 		rc = fault_fs_thaw(x->lab.dir, &r, e);
 	} else if (!strcmp(action, "fill")) {
-		rc = fault_fs_fill(x->lab.dir, NULL, &r, e);
+		long long leave_kib;
+		if ((rc = scn_arg_int(c, "leave_kib", 0, &leave_kib, e)) < 0)
+			return rc;
+		if (leave_kib < 0)
+			return err_set(e, -EINVAL, "fs fill: leave_kib %lld: give 0 or more", leave_kib);
+		fault_fs_opts o = { .fill_leave_bytes = (unsigned long long)leave_kib * 1024 };
+		rc = fault_fs_fill(x->lab.dir, &o, &r, e);
 	} else if (!strcmp(action, "free")) {
 		rc = fault_fs_free(x->lab.dir, &r, e);
 	} else if (!strcmp(action, "restore")) {
@@ -2758,6 +2764,8 @@ static const scn_field a_fs[] = {
 	{ "within", SCN_T_DUR, POS, NULL, NULL, "remount_ro: the kernel shows it read-only within this (default 5s)" },
 	{ "start", SCN_T_BOOL, 0, NULL, NULL, "repair: start the runtime again afterwards (default true)" },
 	{ "ready_within", SCN_T_DUR, POS, NULL, NULL, "repair: RuntimeReady within this after the start (default 60s)" },
+	{ "leave_kib", SCN_T_INT, 0, NULL, NULL,
+	  "fill: once full, give this many KiB back, so that a write of more fails part-way (default 0)" },
 	{ 0 },
 };
 static const char *const r_fs[] = { "took_ms", "write_error", "opts", "bytes", "files", "free_after", "e2fsck_exit",
