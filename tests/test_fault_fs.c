@@ -888,6 +888,39 @@ static void test_fill(void)
 	remove_image(ref);
 }
 
+/* Full, then some room given back: a pull bigger than the room starts and
+ * fails part-way (the disk fills during the pull), leaving no image. */
+static void test_fill_leave(void)
+{
+	CU_ASSERT_FATAL(ensure_ready());
+	crit_err e;
+	err_clear(&e);
+	char ref[256];
+	CU_ASSERT_EQUAL_FATAL(lab_image_ref(&lab, "image-a", ref, sizeof ref), 0);
+	if (image_listed(ref) == 1)
+		remove_image(ref);
+	fault_fs_opts fo = { .fill_leave_bytes = 256 << 10 };
+	fault_fs_result r;
+	int rc = fault_fs_fill(lab_dir, &fo, &r, &e);
+	if (rc < 0)
+		say("%s", e.msg);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	say_result(&r);
+	CU_ASSERT_EQUAL(r.write_errno, ENOSPC);
+	/* what was given back, give or take a few blocks */
+	CU_ASSERT(r.free_after >= (128ULL << 10) && r.free_after <= (512ULL << 10));
+	outcome o = pull_image(ref, 60000);
+	say("256 KiB free: PullImage %s: %s after %lld ms", ref, o.rc == 0 ? "succeeded" : o.msg, (long long)o.ms);
+	CU_ASSERT(o.rc < 0);
+	CU_ASSERT(has_text(o.msg, "no space left on device"));
+	CU_ASSERT_EQUAL(image_listed(ref), 0);
+	CU_ASSERT_EQUAL(fault_fs_free(lab_dir, &r, &e), 0);
+	o = pull_image(ref, 60000);
+	CU_ASSERT_EQUAL(o.rc, 0);
+	CU_ASSERT_EQUAL(image_listed(ref), 1);
+	remove_image(ref);
+}
+
 static void test_readonly(void)
 {
 	CU_ASSERT_FATAL(ensure_ready());
@@ -1216,6 +1249,8 @@ void tests_register_fault_fs(void)
 	CU_add_test(s, "refused: no lab, no loop fs, a tmpfs or another loop device at DIR/fs", test_refusals);
 	CU_add_test(s, "freeze: RunPodSandbox hits its deadline; after thaw the runtime answers", test_freeze);
 	CU_add_test(s, "full: PullImage fails with ENOSPC, no partial image; after free it works", test_fill);
+	CU_add_test(s, "filled, then 256 KiB given back: a pull fails part-way, no image; freed, it works",
+		    test_fill_leave);
 	CU_add_test(s, "read-only: RunPodSandbox names the read-only file system; findings", test_readonly);
 	CU_add_test(s, "read-only: the runtime restarted on it does not come back", test_restart_on_readonly);
 	CU_add_test(s, "repair: e2fsck -fy and mount; ready again and a new pod runs", test_repair);
