@@ -806,9 +806,10 @@ static void child_preflight(const tst_env *env, const void *arg, int fd)
 	_exit(0);
 }
 
-/* The image roles tests outside the image suite use: pulled once before
- * the first test, so that image-store tests counting ListImages can run
- * beside them (image-a and image-b belong to the image suite). */
+/* The image roles tests outside the image suite use: pulled before the
+ * first test, so that image-store tests counting ListImages can run beside
+ * them (image-a and image-b belong to the image suite), and so that every
+ * test gets the registry's current content of each tag. */
 static const char *const shared_roles[] = { "busybox", "pause", "user-uid", "user-name" };
 
 static void child_prepull(const tst_env *env, const void *arg, int fd)
@@ -824,15 +825,11 @@ static void child_prepull(const tst_env *env, const void *arg, int fd)
 		for (size_t i = 0; i < env->n_images; i++) {
 			if (strcmp(env->images[i].role, shared_roles[r]))
 				continue;
+			/* Pulled even when present: a tag the lab re-pushed with new
+			 * content (critic upgraded, images rebuilt) must not be
+			 * served from the runtime's stale copy. */
 			Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
 			spec.image = (char *)env->images[i].ref;
-			Runtime__V1__ImageStatusRequest sreq = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
-			Runtime__V1__ImageStatusResponse *sresp = NULL;
-			sreq.image = &spec;
-			bool present = CRI_CALL(c, ImageStatus, &sreq, &sresp, &e) == 0 && sresp->image;
-			cri_free(sresp);
-			if (present)
-				continue;
 			Runtime__V1__PullImageRequest preq = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
 			Runtime__V1__PullImageResponse *presp = NULL;
 			preq.image = &spec;

@@ -554,28 +554,67 @@ static int run_run_pod(scn_call *c, crit_err *e)
 	return 0;
 }
 
-/* ImageStatus, and PullImage when the runtime does not have it. */
+/* Refs pulled by this process: the first use of a ref pulls it, so that a
+ * tag the lab re-pushed with new content (critic upgraded, images rebuilt)
+ * is not served from the runtime's stale copy; later uses pull only when
+ * the runtime lacks it. */
+static pthread_mutex_t pulled_lock = PTHREAD_MUTEX_INITIALIZER;
+static char pulled_refs[16][512];
+static size_t n_pulled_refs;
+
+static bool pulled_before(const char *ref, bool add)
+{
+	pthread_mutex_lock(&pulled_lock);
+	bool seen = false;
+	for (size_t i = 0; i < n_pulled_refs && !seen; i++)
+		seen = !strcmp(pulled_refs[i], ref);
+	if (!seen && add && n_pulled_refs < ARRAY_SIZE(pulled_refs))
+		snprintf(pulled_refs[n_pulled_refs++], sizeof pulled_refs[0], "%s", ref);
+	pthread_mutex_unlock(&pulled_lock);
+	return seen;
+}
+
+/* PullImage on first use (see above); else ImageStatus, and PullImage when
+ * the runtime does not have it. A first pull that fails while the runtime
+ * has the image goes on with that image. */
 static int ensure_image(scn_call *c, const char *ref, crit_err *e)
 {
 	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
 	spec.image = (char *)ref;
+	Runtime__V1__PullImageRequest preq = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	Runtime__V1__PullImageResponse *presp = NULL;
+	preq.image = &spec;
+	int rc;
+	char first_err[sizeof e->msg] = "";
+	if (!pulled_before(ref, false)) {
+		rc = scn_cri_aux(c, "PullImage", &preq.base, (ProtobufCMessage **)&presp, 6 * c->x->timeout_ms, e);
+		cri_free(presp);
+		presp = NULL;
+		if (rc == 0) {
+			pulled_before(ref, true);
+			return 0;
+		}
+		snprintf(first_err, sizeof first_err, "%s", e->msg);
+	}
 	Runtime__V1__ImageStatusRequest sreq = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
 	Runtime__V1__ImageStatusResponse *sresp = NULL;
 	sreq.image = &spec;
-	int rc = scn_cri_aux(c, "ImageStatus", &sreq.base, (ProtobufCMessage **)&sresp, 0, e);
+	rc = scn_cri_aux(c, "ImageStatus", &sreq.base, (ProtobufCMessage **)&sresp, 0, e);
 	if (rc < 0)
 		return rc;
 	bool have = sresp->image != NULL;
 	cri_free(sresp);
-	if (have)
+	if (have) {
+		if (first_err[0])
+			scn_say(c, "pull of %s failed (%s): using the image the runtime has", ref, first_err);
 		return 0;
-	Runtime__V1__PullImageRequest preq = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-	Runtime__V1__PullImageResponse *presp = NULL;
-	preq.image = &spec;
+	}
 	rc = scn_cri_aux(c, "PullImage", &preq.base, (ProtobufCMessage **)&presp, 6 * c->x->timeout_ms, e);
 	cri_free(presp);
-	if (rc == 0)
+	if (rc == 0) {
+		pulled_before(ref, true);
 		scn_say(c, "pulled %s first", ref);
+	}
 	return rc;
 }
 

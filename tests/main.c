@@ -102,6 +102,8 @@ int main(int argc, char **argv)
 			tests_register_reports_lab();
 		if (tests_register_certify_lab)
 			tests_register_certify_lab();
+		if (tests_register_stale_images)
+			tests_register_stale_images();
 	}
 	if (only) {
 		/* Leave out the other suites; they show as inactive in the summary. */

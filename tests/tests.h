@@ -38,6 +38,7 @@ TESTS_HOOK void tests_register_leaks(void);         /* unit: leak checker on a f
 TESTS_HOOK void tests_register_leaks_lab(void);     /* integration: lab up interrupted, kubelet guard refusals, leaks */
 TESTS_HOOK void tests_register_certify(void);       /* unit: profiles, judging, manifest, sonobuoy */
 TESTS_HOOK void tests_register_certify_lab(void);   /* integration: critic certify on the lab */
+TESTS_HOOK void tests_register_stale_images(void);  /* integration: re-pushed tags are pulled again */
 TESTS_HOOK void tests_register_images(void);        /* unit: registry prefixes, images files, pull advice */
 TESTS_HOOK void tests_register_images_lab(void);    /* integration: images serve + a hand-started containerd */
 TESTS_HOOK void tests_register_wsstream(void);      /* unit: streaming WebSocket client vs a scripted server */
