@@ -134,42 +134,9 @@ static void child_free(child *c)
 	sb_free(&c->out);
 }
 
-/* Pods labelled critic.io/owner=critic in the lab (-1: could not ask). */
 static int critic_pods(void)
 {
-	lab_info lab;
-	crit_err e;
-	err_clear(&e);
-	if (lab_status(lab_dir, &lab, &e) != 1) {
-		printf("\n    lab status: %s", e.msg);
-		return -1;
-	}
-	cri_conn *c = NULL;
-	if (cri_connect(&c, lab.endpoint, NULL, 20000, &e) < 0) {
-		printf("\n    connect: %s", e.msg);
-		return -1;
-	}
-	Runtime__V1__PodSandboxFilter filter = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
-	Runtime__V1__PodSandboxFilter__LabelSelectorEntry l = RUNTIME__V1__POD_SANDBOX_FILTER__LABEL_SELECTOR_ENTRY__INIT;
-	Runtime__V1__PodSandboxFilter__LabelSelectorEntry *sel[1] = { &l };
-	l.key = TST_LABEL_OWNER;
-	l.value = "critic";
-	filter.n_label_selector = 1;
-	filter.label_selector = sel;
-	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-	req.filter = &filter;
-	Runtime__V1__ListPodSandboxResponse *resp = NULL;
-	int n = -1;
-	if (CRI_CALL(c, ListPodSandbox, &req, &resp, &e) < 0) {
-		printf("\n    ListPodSandbox: %s", e.msg);
-	} else {
-		n = (int)resp->n_items;
-		for (size_t i = 0; i < resp->n_items; i++)
-			printf("\n    critic pod left: %.12s", resp->items[i]->id);
-	}
-	cri_free(resp);
-	cri_close(c);
-	return n;
+	return tests_critic_pods(lab_dir);
 }
 
 /* A fault scenario that patches the lab's config.toml, then waits long. */

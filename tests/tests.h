@@ -49,6 +49,9 @@ TESTS_HOOK void tests_register_nodecaps(void);      /* unit: node feature probes
  * name dir, each printed; mounts is -1 when mountinfo cannot be read. */
 int tests_lab_processes(const char *dir);
 int tests_lab_mounts(const char *dir);
+/* Pods labelled critic.io/owner=critic in the lab's runtime, each printed;
+ * -1 when the lab cannot be asked. */
+int tests_critic_pods(const char *lab_dir);
 
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
