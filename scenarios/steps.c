@@ -22,6 +22,7 @@
 #include "fault/proxy.h"
 #include "fault/sockfile.h"
 #include "leaks.h"
+#include "profile.h"
 #include "rtctl.h"
 #include "tst.h"
 #include "util.h"
@@ -1473,8 +1474,23 @@ static int config_path(scn_call *c, char *out, size_t len, crit_err *e)
 		snprintf(out, len, "%s", file);
 	else if (c->x->is_lab)
 		snprintf(out, len, "%s", c->x->lab.config);
-	else
-		return err_set(e, -EINVAL, "config: give file: (the runtime's config.toml) outside the lab");
+	else {
+		/* Never guessed: critic edits only the file it is given. The
+		 * runtime's profile says where its config usually lives. */
+		Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+		Runtime__V1__VersionResponse *resp = NULL;
+		crit_err ve;
+		const prof_runtime *p = scn_cri_aux(c, "Version", &req.base, (ProtobufCMessage **)&resp, 0, &ve) == 0
+						? prof_lookup(resp->runtime_name)
+						: prof_get(PROF_UNKNOWN);
+		cri_free(resp);
+		if (p->config_path)
+			return err_set(e, -EINVAL,
+				       "config: give file: outside the lab (critic edits only the file it is named; "
+				       "%s keeps its config in %s%s%s)", p->name, p->config_path,
+				       p->config_dropins ? " and " : "", p->config_dropins ? p->config_dropins : "");
+		return err_set(e, -EINVAL, "config: give file: (the runtime's config file) outside the lab");
+	}
 	return 0;
 }
 

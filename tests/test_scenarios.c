@@ -954,6 +954,32 @@ static void test_disruptive_refused(void)
 	CU_ASSERT(rtctl_pid(rt, NULL) > 0); /* nothing was killed */
 	free(report);
 	scn_file_free(f);
+
+	/* Allowed, a config fault still edits only the file it is named, and
+	 * the runtime's profile says which file that would be. */
+	f = from_text("name: config-unnamed\n"
+		      "description: d\n"
+		      "needs: [disruptive]\n"
+		      "steps:\n"
+		      "  - config: {action: patch, add_handler: x, binary: /bin/true}\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	lab_info info;
+	lab_status(lab_dir, &info, NULL);
+	size_t len = 0;
+	report = NULL;
+	FILE *mf = open_memstream(&report, &len);
+	scn_opts o = { .out = mf, .endpoint = info.endpoint, .allow_disruptive = true };
+	crit_err e;
+	scn_interrupt_reset();
+	CU_ASSERT_EQUAL(scn_run(f, &o, &r, &e), 0);
+	fclose(mf);
+	CU_ASSERT_EQUAL(r.verdict, SCN_FAIL);
+	if (!strstr(r.reason, "critic edits only the file it is named; containerd keeps its config in "
+			      "/etc/containerd/config.toml"))
+		printf("\n    reason: %s", r.reason);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "/etc/containerd/config.toml"));
+	free(report);
+	scn_file_free(f);
 }
 
 void tests_register_scenarios_lab(void)
