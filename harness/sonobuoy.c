@@ -11,25 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "reports/rep.h"
 #include "util.h"
-
-static void xml_escape(strbuf *sb, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': sb_printf(sb, "&lt;"); break;
-		case '>': sb_printf(sb, "&gt;"); break;
-		case '&': sb_printf(sb, "&amp;"); break;
-		case '"': sb_printf(sb, "&quot;"); break;
-		default:
-			/* XML 1.0 has no place for most control characters. */
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				sb_append(sb, "?", 1);
-			else
-				sb_append(sb, s, 1);
-		}
-	}
-}
 
 static int write_error_junit(const char *path, int run_rc, const char *error, crit_err *e)
 {
@@ -40,7 +23,7 @@ static int write_error_junit(const char *path, int run_rc, const char *error, cr
 		       "    <testcase classname=\"critic\" name=\"critic/run\" time=\"0\">\n"
 		       "      <error message=\"critic run ended with exit %d before its first test\">",
 		  run_rc);
-	xml_escape(&sb, error && *error ? error : "no detail: see the plugin's log");
+	rep_xml_escape(&sb, error && *error ? error : "no detail: see the plugin's log", false);
 	sb_printf(&sb, "</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n");
 	int rc = util_write_file(path, sb.buf, sb.len, 0644, e);
 	sb_free(&sb);
