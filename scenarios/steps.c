@@ -800,47 +800,51 @@ static int run_stop_container(scn_call *c, crit_err *e)
 	return rc;
 }
 
-static int run_remove_container(scn_call *c, crit_err *e)
+/* A call whose request is one id field (RemoveContainer, StopPodSandbox,
+ * RemovePodSandbox): the step's id goes into that field by name, and back
+ * to the caller in *idp. */
+static int run_id_call(scn_call *c, const char *method, const char *field, const char **idp, crit_err *e)
 {
 	const char *id;
 	int rc;
 	if ((rc = required(c, "id", &id, e)) < 0)
 		return rc;
-	Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-	Runtime__V1__RemoveContainerResponse *resp = NULL;
-	req.container_id = (char *)id;
-	rc = scn_cri(c, "RemoveContainer", &req.base, (ProtobufCMessage **)&resp, 0, e);
+	*idp = id;
+	const ProtobufCMethodDescriptor *md = cri_method(method, NULL);
+	const ProtobufCFieldDescriptor *fd =
+		md ? protobuf_c_message_descriptor_get_field_by_name(md->input, field) : NULL;
+	if (!fd || fd->type != PROTOBUF_C_TYPE_STRING)
+		return err_set(e, -EINVAL, "%s: no string field %s in its request", method, field);
+	ProtobufCMessage *req = calloc(1, md->input->sizeof_message);
+	if (!req)
+		return -ENOMEM;
+	protobuf_c_message_init(md->input, req);
+	*(const char **)((char *)req + fd->offset) = id;
+	ProtobufCMessage *resp = NULL;
+	rc = scn_cri(c, method, req, &resp, 0, e);
 	cri_free(resp);
+	free(req);
 	return rc;
+}
+
+static int run_remove_container(scn_call *c, crit_err *e)
+{
+	const char *id;
+	return run_id_call(c, "RemoveContainer", "container_id", &id, e);
 }
 
 static int run_stop_pod(scn_call *c, crit_err *e)
 {
 	const char *id;
-	int rc;
-	if ((rc = required(c, "id", &id, e)) < 0)
-		return rc;
-	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__StopPodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = (char *)id;
-	rc = scn_cri(c, "StopPodSandbox", &req.base, (ProtobufCMessage **)&resp, 0, e);
-	cri_free(resp);
-	return rc;
+	return run_id_call(c, "StopPodSandbox", "pod_sandbox_id", &id, e);
 }
 
 static int run_remove_pod(scn_call *c, crit_err *e)
 {
 	const char *id;
-	int rc;
-	if ((rc = required(c, "id", &id, e)) < 0)
-		return rc;
-	Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RemovePodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = (char *)id;
-	rc = scn_cri(c, "RemovePodSandbox", &req.base, (ProtobufCMessage **)&resp, 0, e);
-	cri_free(resp);
+	int rc = run_id_call(c, "RemovePodSandbox", "pod_sandbox_id", &id, e);
 	if (rc == 0)
-		scn_pod_removed(c->x, id);
+		scn_pod_removed(c->x, id); /* the leak check's list of gone pods */
 	return rc;
 }
 
