@@ -20,8 +20,9 @@ enum {
 	TST_EXTENDED = 1 << 3,     /* beyond what the kubelet exercises: only with --extended */
 	TST_FIXTURE = 1 << 4,      /* uses its area's shared fixture (tst_fixture_get); must not change it */
 	/* Pulls, removes or counts images of its own (the image-a/image-b
-	 * roles): runs beside other tests, never beside another such test.
-	 * The images other tests share are pulled before the first test. */
+	 * roles), or moves the image filesystem's usage by megabytes: runs
+	 * beside other tests, never beside another such test. The images
+	 * other tests share are pulled before the first test. */
 	TST_IMAGE_STORE = 1 << 5,
 };
 
