@@ -3,6 +3,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <poll.h>
 #include <regex.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "leaks.h"
 #include "util.h"
 
@@ -774,6 +776,14 @@ static void child_sweep(const tst_env *env, const void *arg, int fd)
 		}
 		if (lf[0])
 			left++;
+		/* Tests remove their pods' log dirs themselves; a shared fixture's
+		 * pods went with its sweep, their log dirs go now, with the run's. */
+		char logs[PATH_MAX];
+		snprintf(logs, sizeof logs, "%s/%s", CLEANUP_LOG_ROOT, env->run_id);
+		if (!left && cleanup_safe_name(env->run_id) && util_rm_rf(logs, &e) < 0) {
+			report(&t, 'F', e.msg);
+			left++;
+		}
 	}
 	cri_close(c);
 	_exit(left ? 1 : 0);

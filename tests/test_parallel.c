@@ -118,6 +118,23 @@ static int read_report(const char *path, seen *out, int max)
 	return n;
 }
 
+/* Is the log dir critic gave the report's run still there? (-1: no run id) */
+static int run_logs_left(const char *report)
+{
+	json_object *doc = json_object_from_file(report), *run = NULL;
+	const char *id = doc && json_object_object_get_ex(doc, "run", &run) ? jstr(run, "id") : NULL;
+	int left = -1;
+	if (id && *id) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "/var/log/critic/%s", id);
+		left = access(dir, F_OK) == 0;
+		if (left)
+			printf("\n    %s is left after the run", dir);
+	}
+	json_object_put(doc);
+	return left;
+}
+
 static int critic_pods(void)
 {
 	return tests_critic_pods(lab_dir);
@@ -234,6 +251,9 @@ static void test_same_verdicts_serial_alone(void)
 	CU_ASSERT_EQUAL(store_seen, 3);
 	CU_ASSERT(overlaps > 0);
 	CU_ASSERT_EQUAL(critic_pods(), 0);
+	/* Nothing of either run on disk: the fixture's pod log dir went too. */
+	CU_ASSERT_EQUAL(run_logs_left(js), 0);
+	CU_ASSERT_EQUAL(run_logs_left(jp), 0);
 }
 
 /* A `critic run` child whose stdout and stderr come back through a pipe. */
