@@ -248,9 +248,9 @@ void tst_fixture_set(tst_ctx *t, const char *key, const char *value)
 		tst_fail_now(t, __FILE__, __LINE__, "tst_fixture_set('%s') outside a fixture's setup", key);
 	if (strpbrk(key, "\t\n") || strchr(value, '\n'))
 		tst_fail_now(t, __FILE__, __LINE__, "fixture value '%s': no tab in a key, no newline in either", key);
-	char line[1200];
-	snprintf(line, sizeof line, "%s\t%s", key, value);
+	char *line = util_strdup_printf("%s\t%s", key, value);
 	report(t, 'X', line);
+	free(line);
 }
 
 const char *tst_fixture_get(tst_ctx *t, const char *key)

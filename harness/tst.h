@@ -18,7 +18,10 @@ enum {
 	TST_NEED_LAB = 1 << 1,     /* only meaningful against critic's own lab */
 	TST_SERIAL = 1 << 2,       /* must not run beside other tests */
 	TST_EXTENDED = 1 << 3,     /* beyond what the kubelet exercises: only with --extended */
-	TST_FIXTURE = 1 << 4,      /* uses its area's shared fixture (tst_fixture_get); must not change it */
+	/* Uses its area's shared fixture (tst_fixture_get): reads it, or adds
+	 * objects of its own beside it (containers in a shared pod), never
+	 * changes what the fixture made. */
+	TST_FIXTURE = 1 << 4,
 	/* Pulls, removes or counts images of its own (the image-a/image-b
 	 * roles), or moves the image filesystem's usage by megabytes: runs
 	 * beside other tests, never beside another such test. The images

@@ -159,11 +159,11 @@ static bool near_now(int64_t ts, int64_t lo, int64_t hi)
 
 static void lifecycle(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "ctr");
-	char *pid = fx_run_pod(t, pod);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
 	/* Exits 0 on SIGTERM, so the stop below needs no grace period. */
 	Runtime__V1__ContainerConfig *cfg =
-		fx_container_config(t, "main", "busybox", ARGV("/usr/local/bin/critic-helper", "sleep", "forever"));
+		fx_container_config(t, fx_own_name(t, "main"), "busybox", ARGV("/usr/local/bin/critic-helper", "sleep", "forever"));
 	char *id = fx_create_container(t, pid, pod, cfg);
 	Runtime__V1__ContainerStatusResponse *st = fx_container_status(t, id, false);
 	EXPECT(t, st->status->state == ST_CREATED, "state %d, want CREATED", st->status->state);
@@ -187,9 +187,10 @@ static void lifecycle(tst_ctx *t)
  * period ends, and StopContainer returns only then. */
 static void stop_timeout_kills(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "stop");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "stubborn", ARGV("/usr/local/bin/critic-helper", "ignore-term"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "stubborn"),
+				    ARGV("/usr/local/bin/critic-helper", "ignore-term"));
 	REQUIRE(t, wait_log(t, id, "ignoring SIGTERM", 5000), "critic-helper ignore-term did not start");
 	const int timeout = 2;
 	int64_t t0 = util_now_ms();
@@ -210,9 +211,9 @@ static void stop_timeout_kills(tst_ctx *t)
 /* A process that handles SIGTERM ends at once with its own exit code. */
 static void stop_graceful(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "stop");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "polite",
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "polite"),
 			       ARGV("sh", "-c", "trap 'exit 42' TERM; echo ready; sleep 3600 & wait"));
 	REQUIRE(t, wait_log(t, id, "ready", 5000), "the container never printed 'ready'");
 	int64_t t0 = util_now_ms();
@@ -231,9 +232,10 @@ static void stop_graceful(tst_ctx *t)
 
 static void remove_created(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "rm");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_create_container(t, pid, pod, fx_container_config(t, "c", "busybox", ARGV("sleep", "3600")));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_create_container(t, pid, pod,
+				       fx_container_config(t, fx_own_name(t, "c"), "busybox", ARGV("sleep", "3600")));
 	REQUIRE(t, is_listed(t, id), "a created container is not listed");
 	if (fx_remove_container(t, id) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "RemoveContainer of a CREATED container: %s", t->err.msg);
@@ -242,9 +244,9 @@ static void remove_created(tst_ctx *t)
 
 static void remove_running(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "rm");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "c", ARGV("/usr/local/bin/critic-helper", "ignore-term"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "c"), ARGV("/usr/local/bin/critic-helper", "ignore-term"));
 	/* The CRI: a running container must be forcibly removed. */
 	int64_t t0 = util_now_ms();
 	if (fx_remove_container(t, id) < 0)
@@ -255,9 +257,9 @@ static void remove_running(tst_ctx *t)
 
 static void remove_exited(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "rm");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "c", ARGV("true"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "c"), ARGV("true"));
 	REQUIRE(t, fx_wait_container_state(t, id, ST_EXITED, 5000), "container did not exit");
 	if (fx_remove_container(t, id) < 0)
 		tst_fail_now(t, __FILE__, __LINE__, "RemoveContainer of an EXITED container: %s", t->err.msg);
@@ -274,13 +276,14 @@ static void rm_dir(tst_ctx *t, void *arg)
 
 static void status_fields(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "status");
-	char *pid = fx_run_pod(t, pod);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
 	char *mnt = util_strdup_printf("/tmp/critic-mnt-XXXXXX");
 	REQUIRE(t, mkdtemp(mnt) != NULL, "mkdtemp failed");
 	tst_defer(t, rm_dir, mnt);
 
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "inspected", "busybox", ARGV("sleep", "3600"));
+	Runtime__V1__ContainerConfig *cfg =
+		fx_container_config(t, fx_own_name(t, "inspected"), "busybox", ARGV("sleep", "3600"));
 	cfg->metadata->attempt = 3;
 	fx_ctr_label(cfg, "app", "critic-status");
 	fx_ctr_annotation(cfg, "critic.io/note", "spaces, = signs, / and \"quotes\" kept verbatim");
@@ -313,7 +316,8 @@ static void status_fields(tst_ctx *t)
 	s = r->status;
 	EXPECT(t, !strcmp(s->id, id), "id %s, want %s", s->id, id);
 	REQUIRE(t, s->metadata != NULL, "no metadata");
-	EXPECT(t, !strcmp(s->metadata->name, "inspected"), "metadata.name '%s', want 'inspected'", s->metadata->name);
+	EXPECT(t, !strcmp(s->metadata->name, cfg->metadata->name), "metadata.name '%s', want '%s'", s->metadata->name,
+	       cfg->metadata->name);
 	EXPECT(t, s->metadata->attempt == 3, "metadata.attempt %u, want 3", s->metadata->attempt);
 	EXPECT(t, s->state == ST_RUNNING, "state %s, want RUNNING", state_name(s->state));
 	EXPECT(t, s->created_at == created_at, "created_at changed from %lld to %lld on start", (long long)created_at,
@@ -358,11 +362,12 @@ static void status_fields(tst_ctx *t)
 
 static void status_exited(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "status");
-	char *pid = fx_run_pod(t, pod);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
 	/* Lives a moment, so ordering races at instant exits (see
 	 * container/timestamps-fast-exit) stay out of this test. */
-	char *id = fx_create_container(t, pid, pod, fx_container_config(t, "done", "busybox", ARGV("sleep", "0.2")));
+	char *id = fx_create_container(t, pid, pod,
+				       fx_container_config(t, fx_own_name(t, "done"), "busybox", ARGV("sleep", "0.2")));
 	int64_t s0 = util_wall_ns();
 	fx_start_container(t, id);
 	REQUIRE(t, fx_wait_container_state(t, id, ST_EXITED, 5000), "container did not exit");
@@ -386,9 +391,9 @@ static void status_exited(tst_ctx *t)
 
 static void exit_code_nonzero(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "exit");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "fails", ARGV("sh", "-c", "sleep 0.2; exit 3"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "fails"), ARGV("sh", "-c", "sleep 0.2; exit 3"));
 	REQUIRE(t, fx_wait_container_state(t, id, ST_EXITED, 5000), "container did not exit");
 	Runtime__V1__ContainerStatusResponse *r = fx_container_status(t, id, false);
 	EXPECT(t, r->status->state == ST_EXITED, "state %s, want EXITED", state_name(r->status->state));
@@ -441,9 +446,10 @@ static void cleanup_ctr(tst_ctx *t, void *arg)
 
 static void command_not_found(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "nocmd");
-	char *pid = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "nocmd", "busybox", ARGV("/critic/no-such-binary"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg =
+		fx_container_config(t, fx_own_name(t, "nocmd"), "busybox", ARGV("/critic/no-such-binary"));
 	fx_ensure_image(t, cfg->image->image);
 	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
 	Runtime__V1__CreateContainerResponse *resp = NULL;
@@ -483,9 +489,10 @@ static void command_not_found(tst_ctx *t)
 
 static void list_attributes(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "list");
-	char *pid = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "listed", "busybox", ARGV("sleep", "3600"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg =
+		fx_container_config(t, fx_own_name(t, "listed"), "busybox", ARGV("sleep", "3600"));
 	cfg->metadata->attempt = 2;
 	fx_ctr_label(cfg, "app", "critic-list");
 	fx_ctr_annotation(cfg, "critic.io/note", "kept = verbatim / in lists");
@@ -499,7 +506,8 @@ static void list_attributes(tst_ctx *t)
 	REQUIRE(t, c != NULL, "container %.12s not in ListContainers", id);
 	EXPECT(t, !strcmp(c->pod_sandbox_id, pid), "pod_sandbox_id %s, want %s", c->pod_sandbox_id, pid);
 	REQUIRE(t, c->metadata != NULL, "no metadata");
-	EXPECT(t, !strcmp(c->metadata->name, "listed"), "metadata.name '%s'", c->metadata->name);
+	EXPECT(t, !strcmp(c->metadata->name, cfg->metadata->name), "metadata.name '%s', want '%s'", c->metadata->name,
+	       cfg->metadata->name);
 	EXPECT(t, c->metadata->attempt == 2, "metadata.attempt %u, want 2", c->metadata->attempt);
 	EXPECT(t, c->state == ST_RUNNING, "state %s, want RUNNING", state_name(c->state));
 	EXPECT(t, c->created_at == s->created_at, "created_at %lld, ContainerStatus says %lld",
@@ -542,10 +550,11 @@ static void expect_ids(tst_ctx *t, const char *what, Runtime__V1__ListContainers
 
 static void list_filter_id(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "list");
-	char *pid = fx_run_pod(t, pod);
-	char *a = fx_create_container(t, pid, pod, fx_container_config(t, "a", "busybox", ARGV("sleep", "3600")));
-	char *b = fx_create_container(t, pid, pod, fx_container_config(t, "b", "busybox", ARGV("sleep", "3600")));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	const char *const *sleeper = ARGV("sleep", "3600");
+	char *a = fx_create_container(t, pid, pod, fx_container_config(t, fx_own_name(t, "a"), "busybox", sleeper));
+	char *b = fx_create_container(t, pid, pod, fx_container_config(t, fx_own_name(t, "b"), "busybox", sleeper));
 	Runtime__V1__ContainerFilter f = RUNTIME__V1__CONTAINER_FILTER__INIT;
 	f.id = a;
 	Runtime__V1__ListContainersResponse *l = list_ctrs(t, &f);
@@ -564,12 +573,12 @@ static void list_filter_id(tst_ctx *t)
 
 static void list_filter_state(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "list");
-	char *pid = fx_run_pod(t, pod);
-	char *created = fx_create_container(t, pid, pod, fx_container_config(t, "created", "busybox",
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *created = fx_create_container(t, pid, pod, fx_container_config(t, fx_own_name(t, "created"), "busybox",
 									   ARGV("sleep", "3600")));
-	char *running = fx_run_container(t, pid, pod, "running", ARGV("sleep", "3600"));
-	char *exited = fx_run_container(t, pid, pod, "exited", ARGV("true"));
+	char *running = fx_run_container(t, pid, pod, fx_own_name(t, "running"), ARGV("sleep", "3600"));
+	char *exited = fx_run_container(t, pid, pod, fx_own_name(t, "exited"), ARGV("true"));
 	REQUIRE(t, fx_wait_container_state(t, exited, ST_EXITED, 5000), "container did not exit");
 	const struct {
 		int state;
@@ -626,12 +635,13 @@ static void list_filter_pod(tst_ctx *t)
 
 static void list_filter_label(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "list");
-	char *pid = fx_run_pod(t, pod);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
 	const char *tiers[] = { "front", "front", "back" }, *names[] = { "x", "y", "z" };
 	char *ids[3];
 	for (int i = 0; i < 3; i++) {
-		Runtime__V1__ContainerConfig *cfg = fx_container_config(t, names[i], "busybox", ARGV("sleep", "3600"));
+		Runtime__V1__ContainerConfig *cfg =
+			fx_container_config(t, fx_own_name(t, names[i]), "busybox", ARGV("sleep", "3600"));
 		fx_ctr_label(cfg, "critic.io/tier", tiers[i]);
 		fx_ctr_label(cfg, "critic.io/name", names[i]);
 		ids[i] = fx_create_container(t, pid, pod, cfg);
@@ -692,9 +702,9 @@ static const char *environ_get(const char *buf, size_t len, const char *key, int
 
 static void env_vars(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "env");
-	char *pid = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "env", "busybox", ARGV("sleep", "3600"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, fx_own_name(t, "env"), "busybox", ARGV("sleep", "3600"));
 	const char *const pairs[][2] = {
 		{ "CRITIC_PLAIN", "alpha" },
 		{ "CRITIC_SPACES", "two words = and 'quotes'" },
@@ -729,9 +739,9 @@ static void env_vars(tst_ctx *t)
 
 static void working_dir(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "wd");
-	char *pid = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "wd", "busybox", ARGV("sleep", "3600"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, fx_own_name(t, "wd"), "busybox", ARGV("sleep", "3600"));
 	cfg->working_dir = "/etc";
 	char *id = fx_create_container(t, pid, pod, cfg);
 	fx_start_container(t, id);
@@ -815,35 +825,42 @@ static void command_args(tst_ctx *t)
 
 
 static const tst_case container_cases[] = {
-	{ "container/lifecycle", "a container goes CREATED, RUNNING, EXITED with ordered timestamps", lifecycle },
+	{ "container/lifecycle", "a container goes CREATED, RUNNING, EXITED with ordered timestamps",
+	  lifecycle, TST_FIXTURE },
 	{ "container/stop-timeout-kills", "StopContainer SIGKILLs a process ignoring SIGTERM after the timeout (137)",
-	  stop_timeout_kills, 0, 30 },
+	  stop_timeout_kills, TST_FIXTURE, 30 },
 	{ "container/stop-graceful", "a process that handles SIGTERM stops at once with its own exit code",
-	  stop_graceful },
-	{ "container/remove-created", "a CREATED container is removed: NOT_FOUND and no longer listed", remove_created },
+	  stop_graceful, TST_FIXTURE },
+	{ "container/remove-created", "a CREATED container is removed: NOT_FOUND and no longer listed",
+	  remove_created, TST_FIXTURE },
 	{ "container/remove-running", "a RUNNING container is forcibly removed: NOT_FOUND and no longer listed",
-	  remove_running },
-	{ "container/remove-exited", "an EXITED container is removed: NOT_FOUND and no longer listed", remove_exited },
+	  remove_running, TST_FIXTURE },
+	{ "container/remove-exited", "an EXITED container is removed: NOT_FOUND and no longer listed",
+	  remove_exited, TST_FIXTURE },
 	{ "container/status-fields", "ContainerStatus reports id, metadata, image, labels, mounts, log path, times",
-	  status_fields },
+	  status_fields, TST_FIXTURE },
 	{ "container/status-exited", "an exited container reports exit 0, finish time and a CamelCase reason",
-	  status_exited },
-	{ "container/exit-code", "a process exiting 3 leaves the container EXITED with exit code 3", exit_code_nonzero },
+	  status_exited, TST_FIXTURE },
+	{ "container/exit-code", "a process exiting 3 leaves the container EXITED with exit code 3",
+	  exit_code_nonzero, TST_FIXTURE },
 	{ "container/timestamps-fast-exit", "instantly exiting containers report created <= started <= finished",
 	  timestamps_fast_exit, TST_EXTENDED },
 	{ "container/command-not-found", "a missing command fails create or start and never reports RUNNING",
-	  command_not_found },
+	  command_not_found, TST_FIXTURE },
 	{ "container/list-attributes", "ListContainers returns the same id, pod, metadata, image, state, labels",
-	  list_attributes },
-	{ "container/list-filter-id", "ListContainers filtered by id returns exactly that container", list_filter_id },
+	  list_attributes, TST_FIXTURE },
+	{ "container/list-filter-id", "ListContainers filtered by id returns exactly that container",
+	  list_filter_id, TST_FIXTURE },
 	{ "container/list-filter-state", "ListContainers filtered by CREATED, RUNNING, EXITED returns only those",
-	  list_filter_state },
+	  list_filter_state, TST_FIXTURE },
 	{ "container/list-filter-pod", "ListContainers filtered by pod returns only that pod's containers",
 	  list_filter_pod },
-	{ "container/list-filter-label", "ListContainers label selector matches every entry (AND)", list_filter_label },
-	{ "container/env", "config env vars reach the process verbatim and override the image's", env_vars },
-	{ "container/working-dir", "working_dir overrides the image's working directory", working_dir },
+	{ "container/list-filter-label", "ListContainers label selector matches every entry (AND)",
+	  list_filter_label, TST_FIXTURE },
+	{ "container/env", "config env vars reach the process verbatim and override the image's",
+	  env_vars, TST_FIXTURE },
+	{ "container/working-dir", "working_dir overrides the image's working directory", working_dir, TST_FIXTURE },
 	{ "container/command-args", "command overrides Entrypoint, args override Cmd, as the CRI defines",
 	  command_args },
 };
-TST_SUITE("container", "Container lifecycle", container_cases)
+TST_SUITE_FIXTURE("container", "Container lifecycle", container_cases, fx_pod_fixture)

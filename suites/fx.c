@@ -1,6 +1,7 @@
 #include "fx.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,50 @@ Runtime__V1__PodSandboxConfig *fx_pod_config(tst_ctx *t, const char *name)
 	lx->security_context = sc;
 	cfg->linux_ = lx;
 	return cfg;
+}
+
+static void pod_fixture_setup(tst_ctx *t)
+{
+	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "shared");
+	char *id = fx_run_pod(t, pod);
+	/* Fixture values are text: the config travels packed, in hex. */
+	size_t n = protobuf_c_message_get_packed_size(&pod->base);
+	uint8_t *buf = xcalloc(n, 1);
+	protobuf_c_message_pack(&pod->base, buf);
+	char *hex = xcalloc(2 * n + 1, 1);
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+	tst_fixture_set(t, "pod", id);
+	tst_fixture_set(t, "pod-config", hex);
+	free(buf);
+	free(hex);
+}
+
+const tst_fixture fx_pod_fixture = { .setup = pod_fixture_setup };
+
+char *fx_shared_pod(tst_ctx *t, Runtime__V1__PodSandboxConfig **cfg)
+{
+	const char *hex = tst_fixture_get(t, "pod-config");
+	size_t n = strlen(hex) / 2;
+	uint8_t *buf = xcalloc(n, 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		REQUIRE(t, sscanf(hex + 2 * i, "%2x", &v) == 1, "shared pod config: not hex at %zu", 2 * i);
+		buf[i] = (uint8_t)v;
+	}
+	*cfg = runtime__v1__pod_sandbox_config__unpack(NULL, n, buf);
+	free(buf);
+	REQUIRE(t, *cfg != NULL, "shared pod config: %zu bytes that do not unpack", n);
+	return (char *)tst_fixture_get(t, "pod");
+}
+
+char *fx_own_name(tst_ctx *t, const char *base)
+{
+	char *name = util_strdup_printf("%s-%s", base, tst_test_label(t));
+	for (char *p = name; *p; p++)
+		if (*p == '.' || *p == '_')
+			*p = '-';
+	return name;
 }
 
 typedef struct {

@@ -22,6 +22,18 @@ char *fx_run_pod(tst_ctx *t, Runtime__V1__PodSandboxConfig *cfg);
 /* The same, returning the call's result instead of failing the test. */
 int fx_try_run_pod(tst_ctx *t, Runtime__V1__PodSandboxConfig *cfg, const char *handler, char **id);
 
+/* A default pod an area's TST_FIXTURE tests share, saving each its own
+ * RunPodSandbox/StopPodSandbox (a shim and a pause container): declare the
+ * area with TST_SUITE_FIXTURE(..., fx_pod_fixture). fx_shared_pod gives its
+ * id and the exact config it ran with (CreateContainer wants it back).
+ * Tests only add containers of their own to it, named with fx_own_name so
+ * two tests never reserve the same name in it; a container a killed test
+ * leaves goes with the pod when the area is done. */
+extern const tst_fixture fx_pod_fixture;
+char *fx_shared_pod(tst_ctx *t, Runtime__V1__PodSandboxConfig **cfg);
+/* "<base>-<the test's name>", usable as a container name. */
+char *fx_own_name(tst_ctx *t, const char *base);
+
 /* A container config: image by role ("busybox") or full reference, and
  * the command (NULL-terminated; NULL = image default). */
 Runtime__V1__ContainerConfig *fx_container_config(tst_ctx *t, const char *name, const char *image,

@@ -75,15 +75,23 @@ static char *start(tst_ctx *t, const char *pod_id, Runtime__V1__PodSandboxConfig
 	return id;
 }
 
-/* A pod with a sleeping busybox container using the default security context. */
-static char *default_ctr(tst_ctx *t, void (*tweak)(Runtime__V1__ContainerConfig *))
+/* A sleeping container of image (a role) in the area's shared pod, with
+ * the default security context as tweak leaves it. Everything these tests
+ * check is the container's own (user, capabilities, mounts, no_new_privs):
+ * the pod around it is the kubelet's default. */
+static char *shared_pod_ctr(tst_ctx *t, const char *image, void (*tweak)(Runtime__V1__ContainerConfig *))
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "sec");
-	char *pod_id = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "main", "busybox", SLEEPER);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pod_id = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, fx_own_name(t, "c"), image, SLEEPER);
 	if (tweak)
 		tweak(cfg);
 	return start(t, pod_id, pod, cfg);
+}
+
+static char *default_ctr(tst_ctx *t, void (*tweak)(Runtime__V1__ContainerConfig *))
+{
+	return shared_pod_ctr(t, "busybox", tweak);
 }
 
 /* Exit code of cmd in the container (the call itself must succeed). */
@@ -308,9 +316,9 @@ static void run_as_group(tst_ctx *t)
  * run_as_username is specified; otherwise, the runtime MUST error". */
 static void run_as_group_alone(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "sec");
-	char *pod_id = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "main", "busybox", SLEEPER);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pod_id = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, fx_own_name(t, "c"), "busybox", SLEEPER);
 	ctr_sc(cfg)->run_as_group = int64_value(5678);
 	fx_ensure_image(t, cfg->image->image);
 	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
@@ -384,10 +392,7 @@ static void supplemental_groups_merge(tst_ctx *t)
 
 static void image_user(tst_ctx *t, const char *image, const char *want_uid)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "sec");
-	char *pod_id = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "main", image, SLEEPER);
-	char *id = start(t, pod_id, pod, cfg);
+	char *id = shared_pod_ctr(t, image, NULL);
 	char *uid = exec_line(t, id, ARGV("id", "-u"));
 	EXPECT(t, !strcmp(uid, want_uid), "id -u = '%s', want %s from the image config", uid, want_uid);
 }
@@ -656,36 +661,39 @@ static const tst_case security_cases[] = {
 	  own_pid },
 	{ "security/host-ipc", "NODE ipc: the container is in the host's IPC namespace", host_ipc },
 	{ "security/pod-ipc", "POD ipc: the container's IPC namespace is not the host's", pod_ipc },
-	{ "security/run-as-user", "run_as_user 1234: id -u and pid 1's uids are 1234", run_as_user },
-	{ "security/run-as-group", "run_as_group 5678 with a user: id -g and pid 1's gids are 5678", run_as_group },
+	{ "security/run-as-user", "run_as_user 1234: id -u and pid 1's uids are 1234", run_as_user, TST_FIXTURE },
+	{ "security/run-as-group", "run_as_group 5678 with a user: id -g and pid 1's gids are 5678", run_as_group,
+	  TST_FIXTURE },
 	{ "security/run-as-group-without-user", "run_as_group without a user: CreateContainer fails",
-	  run_as_group_alone },
+	  run_as_group_alone, TST_FIXTURE },
 	{ "security/run-as-username", "run_as_username critic: uid and gid 1003 from the image's /etc/passwd",
-	  run_as_username },
+	  run_as_username, TST_FIXTURE },
 	{ "security/supplemental-groups", "supplemental_groups [4242]: the process is in group 4242",
-	  supplemental_groups },
+	  supplemental_groups, TST_FIXTURE },
 	{ "security/supplemental-groups-merge",
-	  "supplemental groups merge with the user's /etc/group groups (policy Merge)", supplemental_groups_merge },
-	{ "security/image-user-uid", "no user given: the image config's numeric user (1002) applies", image_user_uid },
+	  "supplemental groups merge with the user's /etc/group groups (policy Merge)", supplemental_groups_merge,
+	  TST_FIXTURE },
+	{ "security/image-user-uid", "no user given: the image config's numeric user (1002) applies", image_user_uid,
+	  TST_FIXTURE },
 	{ "security/image-user-name", "no user given: the image config's user name (critic, 1003) applies",
-	  image_user_name },
-	{ "security/readonly-rootfs", "readonly_rootfs: / is mounted ro and cannot be written", readonly_rootfs },
-	{ "security/writable-rootfs", "default root file system is writable", writable_rootfs },
-	{ "security/unprivileged", "unprivileged: /sys ro, no host devices, no CAP_SYS_ADMIN", unprivileged },
+	  image_user_name, TST_FIXTURE },
+	{ "security/readonly-rootfs", "readonly_rootfs: / is mounted ro and cannot be written", readonly_rootfs, TST_FIXTURE },
+	{ "security/writable-rootfs", "default root file system is writable", writable_rootfs, TST_FIXTURE },
+	{ "security/unprivileged", "unprivileged: /sys ro, no host devices, no CAP_SYS_ADMIN", unprivileged, TST_FIXTURE },
 	{ "security/privileged", "privileged (host network): /sys rw, host devices present, every capability",
 	  privileged },
 	{ "security/privileged-sysfs-pod-network", "privileged in the pod's network: /sys is still mounted rw",
 	  privileged_pod_network, TST_EXTENDED },
 	{ "security/caps-default", "default capabilities: no CAP_SYS_ADMIN, CAP_CHOWN and CAP_KILL kept",
-	  caps_default },
-	{ "security/caps-add", "add SYS_ADMIN: CAP_SYS_ADMIN is effective", caps_add },
-	{ "security/caps-drop", "drop CHOWN: CAP_CHOWN is gone, the rest stays", caps_drop },
-	{ "security/caps-add-all", "add ALL: CapEff holds every capability the kernel knows", caps_add_all },
-	{ "security/caps-drop-all", "drop ALL: CapEff and CapPrm are 0", caps_drop_all },
-	{ "security/no-new-privs", "no_new_privs true: NoNewPrivs 1", nnp_on },
-	{ "security/no-new-privs-off", "no_new_privs false: NoNewPrivs 0", nnp_off },
-	{ "security/masked-paths", "masked_paths read as empty; other paths intact", masked_paths },
-	{ "security/readonly-paths", "readonly_paths are mounted ro; siblings stay writable", readonly_paths },
+	  caps_default, TST_FIXTURE },
+	{ "security/caps-add", "add SYS_ADMIN: CAP_SYS_ADMIN is effective", caps_add, TST_FIXTURE },
+	{ "security/caps-drop", "drop CHOWN: CAP_CHOWN is gone, the rest stays", caps_drop, TST_FIXTURE },
+	{ "security/caps-add-all", "add ALL: CapEff holds every capability the kernel knows", caps_add_all, TST_FIXTURE },
+	{ "security/caps-drop-all", "drop ALL: CapEff and CapPrm are 0", caps_drop_all, TST_FIXTURE },
+	{ "security/no-new-privs", "no_new_privs true: NoNewPrivs 1", nnp_on, TST_FIXTURE },
+	{ "security/no-new-privs-off", "no_new_privs false: NoNewPrivs 0", nnp_off, TST_FIXTURE },
+	{ "security/masked-paths", "masked_paths read as empty; other paths intact", masked_paths, TST_FIXTURE },
+	{ "security/readonly-paths", "readonly_paths are mounted ro; siblings stay writable", readonly_paths, TST_FIXTURE },
 };
 
-TST_SUITE("security", "Linux security context", security_cases)
+TST_SUITE_FIXTURE("security", "Linux security context", security_cases, fx_pod_fixture)
