@@ -102,13 +102,15 @@ static void add_cap(Runtime__V1__ContainerConfig *cfg, const char *cap)
 	ctr_sc(cfg)->capabilities = c;
 }
 
-/* A running pod, privileged or not, for the containers of one test. */
+/* The pod a test's containers run in. */
 typedef struct {
 	Runtime__V1__PodSandboxConfig *cfg;
 	char *id;
 } pod_t;
 
-static pod_t run_pod(tst_ctx *t, bool privileged)
+/* A pod of the test's own: privileged ones, and tests that change what
+ * every container of the pod shares (sethostname: the pod's UTS namespace). */
+static pod_t own_pod(tst_ctx *t, bool privileged)
 {
 	pod_t p = { fx_pod_config(t, "seccomp"), NULL };
 	p.cfg->linux_->security_context->privileged = privileged;
@@ -116,9 +118,17 @@ static pod_t run_pod(tst_ctx *t, bool privileged)
 	return p;
 }
 
+/* The area's shared default pod (TST_FIXTURE): a profile is the container's own. */
+static pod_t shared_pod(tst_ctx *t)
+{
+	pod_t p;
+	p.id = fx_shared_pod(t, &p.cfg);
+	return p;
+}
+
 static Runtime__V1__ContainerConfig *sleeper_cfg(tst_ctx *t, const char *name)
 {
-	return fx_container_config(t, name, "busybox", SLEEPER);
+	return fx_container_config(t, fx_own_name(t, name), "busybox", SLEEPER);
 }
 
 static char *start(tst_ctx *t, pod_t *p, Runtime__V1__ContainerConfig *cfg)
@@ -198,7 +208,7 @@ static void expect_create_refused(tst_ctx *t, pod_t *p, Runtime__V1__ContainerCo
 static void unconfined(tst_ctx *t)
 {
 	need_seccomp(t);
-	pod_t p = run_pod(t, false);
+	pod_t p = shared_pod(t);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "main");
 	set_profile(cfg, PT_UNCONFINED, NULL);
 	char *id = start(t, &p, cfg);
@@ -210,7 +220,7 @@ static void unconfined(tst_ctx *t)
 static void runtime_default(tst_ctx *t)
 {
 	need_seccomp(t);
-	pod_t p = run_pod(t, false);
+	pod_t p = shared_pod(t);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "main");
 	set_profile(cfg, PT_DEFAULT, NULL);
 	char *id = start(t, &p, cfg);
@@ -227,7 +237,7 @@ static void localhost_profile(tst_ctx *t)
 {
 	need_seccomp(t);
 	char *path = profile_file(t, PROFILE_NO_MKDIR);
-	pod_t p = run_pod(t, false);
+	pod_t p = shared_pod(t);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "main");
 	set_profile(cfg, PT_LOCALHOST, path);
 	char *id = start(t, &p, cfg);
@@ -249,7 +259,7 @@ static void blocks_sethostname(tst_ctx *t)
 {
 	need_seccomp(t);
 	char *path = profile_file(t, PROFILE_NO_SETHOSTNAME);
-	pod_t p = run_pod(t, false);
+	pod_t p = own_pod(t, false);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "blocked");
 	add_cap(cfg, "SYS_ADMIN");
 	set_profile(cfg, PT_LOCALHOST, path);
@@ -273,7 +283,7 @@ static void deprecated_localhost_path(tst_ctx *t)
 {
 	need_seccomp(t);
 	char *path = profile_file(t, PROFILE_NO_MKDIR);
-	pod_t p = run_pod(t, false);
+	pod_t p = shared_pod(t);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "main");
 	set_deprecated_path(cfg, util_strdup_printf("localhost/%s", path));
 	char *id = start(t, &p, cfg);
@@ -291,7 +301,7 @@ static void deprecated_without_prefix(tst_ctx *t)
 {
 	need_seccomp(t);
 	char *path = profile_file(t, PROFILE_NO_MKDIR);
-	pod_t p = run_pod(t, false);
+	pod_t p = shared_pod(t);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "main");
 	set_deprecated_path(cfg, path);
 	expect_create_refused(t, &p, cfg);
@@ -303,7 +313,7 @@ static void localhost_missing_file(tst_ctx *t)
 	need_seccomp(t);
 	char *path = profile_file(t, PROFILE_NO_MKDIR);
 	char *missing = util_strdup_printf("%s.absent", path);
-	pod_t p = run_pod(t, false);
+	pod_t p = shared_pod(t);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "main");
 	set_profile(cfg, PT_LOCALHOST, missing);
 	expect_create_refused(t, &p, cfg);
@@ -314,7 +324,7 @@ static void privileged_ignores(tst_ctx *t)
 {
 	need_seccomp(t);
 	char *path = profile_file(t, PROFILE_NO_SETHOSTNAME);
-	pod_t p = run_pod(t, true);
+	pod_t p = own_pod(t, true);
 	Runtime__V1__ContainerConfig *cfg = sleeper_cfg(t, "main");
 	ctr_sc(cfg)->privileged = true;
 	set_profile(cfg, PT_LOCALHOST, path);
@@ -327,21 +337,21 @@ static void privileged_ignores(tst_ctx *t)
 }
 
 static const tst_case seccomp_cases[] = {
-	{ "seccomp/unconfined", "Unconfined: Seccomp 0, a call the default profile refuses works", unconfined },
+	{ "seccomp/unconfined", "Unconfined: Seccomp 0, a call the default profile refuses works", unconfined, TST_FIXTURE },
 	{ "seccomp/runtime-default", "RuntimeDefault: Seccomp 2, personality(ADDR_NO_RANDOMIZE) fails with EPERM",
-	  runtime_default },
+	  runtime_default, TST_FIXTURE },
 	{ "seccomp/localhost-profile", "Localhost profile file: its own rule (mkdir → ENOSPC) is in force",
-	  localhost_profile },
+	  localhost_profile, TST_FIXTURE },
 	{ "seccomp/blocks-sethostname-with-sys-admin",
 	  "a profile refusing sethostname wins over CAP_SYS_ADMIN (EPERM); unconfined it works", blocks_sethostname },
 	{ "seccomp/deprecated-localhost-path", "seccomp_profile_path \"localhost/<file>\" applies the file",
-	  deprecated_localhost_path },
+	  deprecated_localhost_path, TST_FIXTURE },
 	{ "seccomp/deprecated-path-without-prefix", "seccomp_profile_path without localhost/: CreateContainer fails",
-	  deprecated_without_prefix },
+	  deprecated_without_prefix, TST_FIXTURE },
 	{ "seccomp/localhost-missing-file", "Localhost profile that does not exist: CreateContainer fails",
-	  localhost_missing_file },
+	  localhost_missing_file, TST_FIXTURE },
 	{ "seccomp/privileged-ignores-profile", "privileged: no filter (Seccomp 0) despite a blocking profile",
 	  privileged_ignores },
 };
 
-TST_SUITE("seccomp", "System call filters (seccomp)", seccomp_cases)
+TST_SUITE_FIXTURE("seccomp", "System call filters (seccomp)", seccomp_cases, fx_pod_fixture)

@@ -54,9 +54,20 @@ static void pod_cgroup(tst_ctx *t, Runtime__V1__PodSandboxConfig *pod)
 	tst_defer(t, rm_pod_cgroup, name);
 }
 
-/* A pod with one container running cmd, with a label and an annotation
- * of its own. start = false leaves it CREATED; cgroup gives the pod a
- * pod-level cgroup. */
+/* c's container: running cmd (start = false leaves it CREATED), with a
+ * label and an annotation of its own, named uniquely in its pod. */
+static void make_ctr(tst_ctx *t, ctr *c, const char *name, const char *const *cmd, bool start)
+{
+	c->cfg = fx_container_config(t, fx_own_name(t, name), "busybox", cmd);
+	fx_ctr_label(c->cfg, "critic.io/stats-name", name);
+	fx_ctr_annotation(c->cfg, "critic.io/stats-note", "stats, verbatim = / kept");
+	c->id = fx_create_container(t, c->pod_id, c->pod, c->cfg);
+	if (start)
+		fx_start_container(t, c->id);
+}
+
+/* A pod of the test's own with one container (see make_ctr), for tests
+ * of pod stats; cgroup gives the pod a pod-level cgroup. */
 static ctr run_ctr_cg(tst_ctx *t, const char *name, const char *const *cmd, bool start, bool cgroup)
 {
 	ctr c;
@@ -65,12 +76,7 @@ static ctr run_ctr_cg(tst_ctx *t, const char *name, const char *const *cmd, bool
 	if (cgroup)
 		pod_cgroup(t, c.pod);
 	c.pod_id = fx_run_pod(t, c.pod);
-	c.cfg = fx_container_config(t, name, "busybox", cmd);
-	fx_ctr_label(c.cfg, "critic.io/stats-name", name);
-	fx_ctr_annotation(c.cfg, "critic.io/stats-note", "stats, verbatim = / kept");
-	c.id = fx_create_container(t, c.pod_id, c.pod, c.cfg);
-	if (start)
-		fx_start_container(t, c.id);
+	make_ctr(t, &c, name, cmd, start);
 	return c;
 }
 
@@ -79,10 +85,21 @@ static ctr run_ctr(tst_ctx *t, const char *name, const char *const *cmd, bool st
 	return run_ctr_cg(t, name, cmd, start, false);
 }
 
-/* One more container in an existing pod. */
+/* A container (see make_ctr) in the area's shared pod (TST_FIXTURE), for
+ * tests of container stats: those are the container's own. */
+static ctr shared_ctr(tst_ctx *t, const char *name, const char *const *cmd, bool start)
+{
+	ctr c;
+	c.pod_id = fx_shared_pod(t, &c.pod);
+	make_ctr(t, &c, name, cmd, start);
+	return c;
+}
+
+/* One more container in c's pod. */
 static char *add_ctr(tst_ctx *t, ctr *c, const char *name, bool start)
 {
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, name, "busybox", ARGV("sleep", "3600"));
+	Runtime__V1__ContainerConfig *cfg =
+		fx_container_config(t, fx_own_name(t, name), "busybox", ARGV("sleep", "3600"));
 	fx_ctr_label(cfg, "critic.io/stats-name", name);
 	char *id = fx_create_container(t, c->pod_id, c->pod, cfg);
 	if (start)
@@ -144,7 +161,7 @@ static void check_recent(tst_ctx *t, const char *what, int64_t ts, int64_t since
 
 static void container_attributes(tst_ctx *t)
 {
-	ctr c = run_ctr(t, "attrs", ARGV("sleep", "3600"), true);
+	ctr c = shared_ctr(t, "attrs", ARGV("sleep", "3600"), true);
 	Runtime__V1__ContainerStats *s = ctr_stats(t, c.id);
 	check_attrs(t, "ContainerStats", s->attributes, c.id, c.cfg);
 	cri_free(s);
@@ -153,7 +170,7 @@ static void container_attributes(tst_ctx *t)
 static void container_cpu(tst_ctx *t)
 {
 	int64_t since = util_wall_ns();
-	ctr c = run_ctr(t, "cpu", ARGV("critic-helper", "spin"), true);
+	ctr c = shared_ctr(t, "cpu", ARGV("critic-helper", "spin"), true);
 	Runtime__V1__ContainerStats *s1 = ctr_stats(t, c.id);
 	REQUIRE(t, s1->cpu != NULL, "no cpu stats for a running container");
 	REQUIRE(t, s1->cpu->usage_core_nano_seconds != NULL, "cpu.usage_core_nano_seconds unset");
@@ -180,7 +197,7 @@ static void container_memory(tst_ctx *t)
 	int64_t since = util_wall_ns();
 	char mib[16];
 	snprintf(mib, sizeof mib, "%d", ALLOC_MIB);
-	ctr c = run_ctr(t, "mem", ARGV("critic-helper", "alloc", mib), true);
+	ctr c = shared_ctr(t, "mem", ARGV("critic-helper", "alloc", mib), true);
 	/* The helper touches every page and then sleeps: poll until the
 	 * working set holds them. */
 	int64_t end = util_now_ms() + 10000;
@@ -205,7 +222,7 @@ static void container_memory(tst_ctx *t)
 
 static void container_writable_layer(tst_ctx *t)
 {
-	ctr c = run_ctr(t, "layer",
+	ctr c = shared_ctr(t, "layer",
 			ARGV("sh", "-c", "dd if=/dev/zero of=/critic-fill bs=1048576 count=4 && sync && exec sleep 3600"),
 			true);
 	/* Usage of a writable layer is usually cached (containerd: 10 s):
@@ -323,7 +340,7 @@ static void expect_exactly(tst_ctx *t, const char *how, Runtime__V1__ListContain
 
 static void list_nil_filter(tst_ctx *t)
 {
-	ctr c = run_ctr(t, "list-all", ARGV("sleep", "3600"), true);
+	ctr c = shared_ctr(t, "list-all", ARGV("sleep", "3600"), true);
 	Runtime__V1__ListContainerStatsResponse *l = list_stats(t, NULL);
 	Runtime__V1__ContainerStats *s = find_stats(l, c.id);
 	REQUIRE(t, s != NULL, "ListContainerStats without a filter lacks the running container %s", c.id);
@@ -335,7 +352,7 @@ static void list_nil_filter(tst_ctx *t)
 
 static void list_by_id(tst_ctx *t)
 {
-	ctr c = run_ctr(t, "by-id", ARGV("sleep", "3600"), true);
+	ctr c = shared_ctr(t, "by-id", ARGV("sleep", "3600"), true);
 	char *other = add_ctr(t, &c, "by-id-other", true);
 	Runtime__V1__ListContainerStatsResponse *l = list_stats(t, &(list_filter){ .id = c.id });
 	expect_exactly(t, "filter id", l, (const char *const[]){ c.id }, 1);
@@ -367,8 +384,8 @@ static void list_by_pod(tst_ctx *t)
 
 static void list_by_label(tst_ctx *t)
 {
-	ctr a = run_ctr(t, "label-a", ARGV("sleep", "3600"), true);
-	ctr b = run_ctr(t, "label-b", ARGV("sleep", "3600"), true);
+	ctr a = shared_ctr(t, "label-a", ARGV("sleep", "3600"), true);
+	ctr b = shared_ctr(t, "label-b", ARGV("sleep", "3600"), true);
 	/* Every container of this run carries the test label; the name label
 	 * singles one out. */
 	Runtime__V1__ListContainerStatsResponse *l =
@@ -412,7 +429,7 @@ static void list_created(tst_ctx *t)
 	 * kubelet lists every non-exited container and containerd reports
 	 * created ones too (without cpu and memory): a created container
 	 * must be listed with its attributes. */
-	ctr c = run_ctr(t, "created", ARGV("sleep", "3600"), false);
+	ctr c = shared_ctr(t, "created", ARGV("sleep", "3600"), false);
 	Runtime__V1__ContainerStatusResponse *st = fx_container_status(t, c.id, false);
 	REQUIRE(t, st->status->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED, "state %d, want CREATED",
 		st->status->state);
@@ -552,23 +569,25 @@ static void list_pod_sandbox_stats(tst_ctx *t)
 
 static const tst_case stats_cases[] = {
 	{ "stats/container-attributes", "ContainerStats attributes echo id, metadata, labels and annotations",
-	  container_attributes },
+	  container_attributes, TST_FIXTURE },
 	{ "stats/container-cpu", "ContainerStats cpu: recent timestamp, usage that grows while the container spins",
-	  container_cpu },
+	  container_cpu, TST_FIXTURE },
 	{ "stats/container-memory", "ContainerStats memory: working set covers what the container allocated",
-	  container_memory },
+	  container_memory, TST_FIXTURE },
 	/* Its 4 MiB move the image filesystem's figures: never beside
 	 * image/fs-info-usage, which the image-store flag arranges. */
 	{ "stats/container-writable-layer", "ContainerStats writable_layer: mountpoint, usage of what the container wrote",
-	  container_writable_layer, TST_IMAGE_STORE, 60 },
+	  container_writable_layer, TST_FIXTURE | TST_IMAGE_STORE, 60 },
 	{ "stats/container-unknown-id", "ContainerStats of a container that does not exist is an error",
 	  container_unknown },
-	{ "stats/list-nil-filter", "ListContainerStats without a filter includes a running container", list_nil_filter },
-	{ "stats/list-by-id", "ListContainerStats filtered by id returns exactly that container", list_by_id },
+	{ "stats/list-nil-filter", "ListContainerStats without a filter includes a running container",
+	  list_nil_filter, TST_FIXTURE },
+	{ "stats/list-by-id", "ListContainerStats filtered by id returns exactly that container", list_by_id, TST_FIXTURE },
 	{ "stats/list-by-pod", "ListContainerStats filtered by pod sandbox id returns that pod's containers", list_by_pod },
 	{ "stats/list-by-label", "ListContainerStats filtered by label selector returns the matching containers",
-	  list_by_label },
-	{ "stats/list-created-container", "ListContainerStats includes a created, not started container", list_created },
+	  list_by_label, TST_FIXTURE },
+	{ "stats/list-created-container", "ListContainerStats includes a created, not started container",
+	  list_created, TST_FIXTURE },
 	{ "stats/pod-sandbox-stats", "PodSandboxStats: attributes of the pod and its containers' stats",
 	  pod_sandbox_stats },
 	{ "stats/pod-sandbox-stats-no-cgroup-parent", "PodSandboxStats of a ready pod without cgroup_parent",
@@ -580,4 +599,4 @@ static const tst_case stats_cases[] = {
 	{ "stats/list-pod-sandbox-stats", "ListPodSandboxStats lists ready pods and filters by id",
 	  list_pod_sandbox_stats, TST_SERIAL },
 };
-TST_SUITE("stats", "Container and pod sandbox statistics", stats_cases)
+TST_SUITE_FIXTURE("stats", "Container and pod sandbox statistics", stats_cases, fx_pod_fixture)
