@@ -71,9 +71,9 @@ static void stop_pod_twice(tst_ctx *t)
 
 static void stop_exited_container(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *cfg = fx_pod_config(t, "stop-exited");
-	char *pod = fx_run_pod(t, cfg);
-	char *id = fx_run_container(t, pod, cfg, "quits", ARGV("sh", "-c", "exit 3"));
+	Runtime__V1__PodSandboxConfig *cfg;
+	char *pod = fx_shared_pod(t, &cfg);
+	char *id = fx_run_container(t, pod, cfg, fx_own_name(t, "quits"), ARGV("sh", "-c", "exit 3"));
 	REQUIRE(t, fx_wait_container_state(t, id, CTR_EXITED, 10000), "container did not exit");
 	Runtime__V1__ContainerStatusResponse *before = fx_container_status(t, id, false);
 	EXPECT_OK(t, fx_stop_container(t, id, 2), "StopContainer of an exited container");
@@ -151,9 +151,9 @@ static void remove_missing_container(tst_ctx *t)
 
 static void remove_container_twice(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *cfg = fx_pod_config(t, "rmc-twice");
-	char *pod = fx_run_pod(t, cfg);
-	char *id = fx_run_container(t, pod, cfg, "quits", ARGV("true"));
+	Runtime__V1__PodSandboxConfig *cfg;
+	char *pod = fx_shared_pod(t, &cfg);
+	char *id = fx_run_container(t, pod, cfg, fx_own_name(t, "quits"), ARGV("true"));
 	REQUIRE(t, fx_wait_container_state(t, id, CTR_EXITED, 10000), "container did not exit");
 	REQUIRE(t, fx_remove_container(t, id) == 0, "first RemoveContainer: %s", t->err.msg);
 	EXPECT_OK(t, fx_remove_container(t, id), "second RemoveContainer of a removed container");
@@ -205,10 +205,10 @@ static pid_t container_pid(tst_ctx *t, const char *id)
 
 static void remove_running_container(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *cfg = fx_pod_config(t, "rm-running");
-	char *pod = fx_run_pod(t, cfg);
+	Runtime__V1__PodSandboxConfig *cfg;
+	char *pod = fx_shared_pod(t, &cfg);
 	/* sleep as PID 1 ignores SIGTERM: only a forced stop ends it quickly. */
-	char *id = fx_run_container(t, pod, cfg, "main", ARGV("sleep", "3600"));
+	char *id = fx_run_container(t, pod, cfg, fx_own_name(t, "main"), ARGV("sleep", "3600"));
 	REQUIRE(t, fx_wait_container_state(t, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING, 5000),
 		"container is not running");
 	/* Watch the process itself when critic shares the node's pid namespace. */
@@ -236,7 +236,7 @@ static const tst_case idempotence_cases[] = {
 	{ "idempotence/stop-pod-twice", "StopPodSandbox on a stopped sandbox succeeds and it stays NOTREADY",
 	  stop_pod_twice },
 	{ "idempotence/stop-exited-container", "StopContainer on an exited container succeeds and keeps its exit",
-	  stop_exited_container },
+	  stop_exited_container, TST_FIXTURE },
 	{ "idempotence/stop-missing-pod", "StopPodSandbox of an unknown id succeeds or answers NOT_FOUND, nothing else", stop_missing_pod },
 	{ "idempotence/stop-missing-container", "StopContainer of an unknown id succeeds or answers NOT_FOUND, nothing else",
 	  stop_missing_container },
@@ -246,10 +246,10 @@ static const tst_case idempotence_cases[] = {
 	{ "idempotence/remove-missing-container", "RemoveContainer of an id that never existed succeeds",
 	  remove_missing_container },
 	{ "idempotence/remove-container-twice", "RemoveContainer of a removed container succeeds",
-	  remove_container_twice },
+	  remove_container_twice, TST_FIXTURE },
 	{ "idempotence/remove-missing-image", "RemoveImage of an image the runtime does not have succeeds",
 	  remove_missing_image },
 	{ "idempotence/remove-running-container", "RemoveContainer forcibly stops a running container and removes it",
-	  remove_running_container },
+	  remove_running_container, TST_FIXTURE },
 };
-TST_SUITE("idempotence", "Idempotent stop and remove", idempotence_cases)
+TST_SUITE_FIXTURE("idempotence", "Idempotent stop and remove", idempotence_cases, fx_pod_fixture)

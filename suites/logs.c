@@ -38,9 +38,9 @@ static char *log_path_of(tst_ctx *t, const char *id)
 /* Run cmd to completion and parse its log file. */
 static char *run_to_exit(tst_ctx *t, const char *name, const char *const *cmd)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "logs");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, name, cmd);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, name), cmd);
 	REQUIRE(t, fx_wait_container_state(t, id, ST_EXITED, 10000), "container did not exit");
 	return id;
 }
@@ -176,9 +176,9 @@ static void rm_file(tst_ctx *t, void *arg)
  * runtime to reopen it; new lines must go to a new file at the old path. */
 static void reopen_rotates(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "logs");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "counter",
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "counter"),
 				    ARGV("sh", "-c", "i=0; while true; do i=$((i+1)); echo n=$i; sleep 0.1; done"));
 	char *path = log_path_of(t, id);
 	char *rotated = util_strdup_printf("%s.rotated", path);
@@ -245,14 +245,14 @@ static void reopen_not_running(tst_ctx *t)
 
 static const tst_case logs_cases[] = {
 	{ "logs/cri-format", "every log line is '<RFC3339Nano> <stdout|stderr> <P|F> <msg>'; both streams exact",
-	  cri_format },
+	  cri_format, TST_FIXTURE },
 	{ "logs/partial-long-line", "a 43 KB line is split into P records that reassemble to the exact bytes",
-	  partial_long_line },
+	  partial_long_line, TST_FIXTURE },
 	{ "logs/partial-no-newline", "output without a final newline ends in a P record, reassembled exactly",
-	  partial_no_newline },
+	  partial_no_newline, TST_FIXTURE },
 	{ "logs/reopen", "after a rename, ReopenContainerLog sends new lines to a new file, none lost",
-	  reopen_rotates },
+	  reopen_rotates, TST_FIXTURE },
 	{ "logs/reopen-not-running", "ReopenContainerLog on an exited container fails without a new file, or creates one",
-	  reopen_not_running },
+	  reopen_not_running, TST_FIXTURE },
 };
-TST_SUITE("logs", "Container log files", logs_cases)
+TST_SUITE_FIXTURE("logs", "Container log files", logs_cases, fx_pod_fixture)

@@ -179,9 +179,10 @@ static Runtime__V1__LinuxContainerResources *make_res(const limits *l)
 
 static char *run_limited(tst_ctx *t, const limits *l)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "res");
-	char *pid = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "limited", "busybox", ARGV("sleep", "3600"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg =
+		fx_container_config(t, fx_own_name(t, "limited"), "busybox", ARGV("sleep", "3600"));
 	cfg->linux_->resources = make_res(l);
 	char *id = fx_create_container(t, pid, pod, cfg);
 	fx_start_container(t, id);
@@ -250,10 +251,10 @@ static void status_resources(tst_ctx *t)
 
 static const tst_case resources_cases[] = {
 	{ "resources/create-limits", "memory, CPU quota/period and shares from CreateContainer land in the cgroup",
-	  create_limits, TST_NEED_ROOT },
+	  create_limits, TST_NEED_ROOT | TST_FIXTURE },
 	{ "resources/update-limits", "UpdateContainerResources changes the running container's cgroup limits",
-	  update_limits, TST_NEED_ROOT },
+	  update_limits, TST_NEED_ROOT | TST_FIXTURE },
 	{ "resources/status-resources", "ContainerStatus.resources reports the limits at create and after an update",
-	  status_resources },
+	  status_resources, TST_FIXTURE },
 };
-TST_SUITE("resources", "Container resources", resources_cases)
+TST_SUITE_FIXTURE("resources", "Container resources", resources_cases, fx_pod_fixture)

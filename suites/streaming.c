@@ -100,9 +100,9 @@ static void exec_collect(tst_ctx *t, const char *id, const char *const *cmd, con
 
 static void exec_no_tty(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "stream");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "main", SLEEPER);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "main"), SLEEPER);
 	const char *const *fail7 = ARGV("sh", "-c", "echo out; echo err >&2; printf tail; exit 7");
 	/* The binary protocol, then its base64 twin: same bytes, same code. */
 	const char *protos[] = { WS_PROTO_V4, WS_PROTO_V4_BASE64 };
@@ -136,9 +136,9 @@ static void exec_no_tty(tst_ctx *t)
 
 static void exec_tty_stdin(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "stream");
-	char *pid = fx_run_pod(t, pod);
-	char *id = fx_run_container(t, pid, pod, "main", SLEEPER);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
+	char *id = fx_run_container(t, pid, pod, fx_own_name(t, "main"), SLEEPER);
 	/* Reports whether stdin is a terminal, reads one line, echoes it back
 	 * marked, and exits 3: only a real round trip produces "got:<line>". */
 	const char *const *cmd =
@@ -175,10 +175,10 @@ static void exec_tty_stdin(tst_ctx *t)
 
 static void attach_stdio(tst_ctx *t)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, "stream");
-	char *pid = fx_run_pod(t, pod);
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pid = fx_shared_pod(t, &pod);
 	/* cat copies its stdin (kept open: stdin_once false) to its stdout. */
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "cat", "busybox", ARGV("cat"));
+	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, fx_own_name(t, "cat"), "busybox", ARGV("cat"));
 	cfg->stdin = true;
 	cfg->stdin_once = false;
 	char *id = fx_create_container(t, pid, pod, cfg);
@@ -417,11 +417,11 @@ static void exec_unknown_container(tst_ctx *t)
 static const tst_case streaming_cases[] = {
 	{ "streaming/exec-no-tty-no-stdin",
 	  "Exec URL over WebSocket (binary and base64): stdout and stderr apart, exit codes 7 and 0 from the status channel",
-	  exec_no_tty },
+	  exec_no_tty, TST_FIXTURE },
 	{ "streaming/exec-tty-stdin-echo", "Exec URL with tty and stdin: a line sent on stdin is read by the shell and comes back",
-	  exec_tty_stdin },
+	  exec_tty_stdin, TST_FIXTURE },
 	{ "streaming/attach-stdio", "Attach URL to a running cat: bytes sent on stdin come back on stdout, twice",
-	  attach_stdio },
+	  attach_stdio, TST_FIXTURE },
 	{ "streaming/portforward-roundtrip",
 	  "PortForward URL: port prefixes on both channels, 64 KiB of random bytes echoed byte-exact by a server in the pod",
 	  portforward_roundtrip },
@@ -430,4 +430,4 @@ static const tst_case streaming_cases[] = {
 	{ "streaming/exec-url-unknown-container", "Exec for a container that does not exist fails with NOT_FOUND",
 	  exec_unknown_container },
 };
-TST_SUITE("streaming", "Exec, Attach and PortForward streaming", streaming_cases)
+TST_SUITE_FIXTURE("streaming", "Exec, Attach and PortForward streaming", streaming_cases, fx_pod_fixture)

@@ -66,13 +66,14 @@ static void add_mount(Runtime__V1__ContainerConfig *cfg, const char *container_p
 	cfg->mounts[cfg->n_mounts++] = m;
 }
 
-/* Run a pod with one long-running container carrying cfg's mounts. */
+/* In the area's shared pod, a long-running container carrying the mounts given. */
 static char *run_with(tst_ctx *t, const char *name, void (*mounts)(Runtime__V1__ContainerConfig *, void *), void *arg,
 		      Runtime__V1__ContainerConfig **cfgp)
 {
-	Runtime__V1__PodSandboxConfig *pod = fx_pod_config(t, name);
-	char *pod_id = fx_run_pod(t, pod);
-	Runtime__V1__ContainerConfig *cfg = fx_container_config(t, "vol", "busybox", ARGV("sleep", "3600"));
+	Runtime__V1__PodSandboxConfig *pod;
+	char *pod_id = fx_shared_pod(t, &pod);
+	Runtime__V1__ContainerConfig *cfg =
+		fx_container_config(t, fx_own_name(t, name), "busybox", ARGV("sleep", "3600"));
 	mounts(cfg, arg);
 	char *id = fx_create_container(t, pod_id, pod, cfg);
 	fx_start_container(t, id);
@@ -328,14 +329,14 @@ static void status_mounts(tst_ctx *t)
 
 static const tst_case volume_cases[] = {
 	{ "volume/host-path-rw", "a read-write host dir: both sides see each other's files, exact content",
-	  host_path_rw },
+	  host_path_rw, TST_FIXTURE },
 	{ "volume/host-path-ro", "a read-only host dir: writes fail with EROFS, the host file is unchanged",
-	  host_path_ro },
+	  host_path_ro, TST_FIXTURE },
 	{ "volume/host-path-symlink", "a host path that is a symlink to a dir mounts the target's content",
-	  host_path_symlink },
+	  host_path_symlink, TST_FIXTURE },
 	{ "volume/host-path-file", "a single host file mounted read-only is a readable, unwritable file",
-	  host_path_file },
+	  host_path_file, TST_FIXTURE },
 	{ "volume/status-mounts", "ContainerStatus lists every mount with container_path, host_path, readonly",
-	  status_mounts },
+	  status_mounts, TST_FIXTURE },
 };
-TST_SUITE("volume", "Host path volumes", volume_cases)
+TST_SUITE_FIXTURE("volume", "Host path volumes", volume_cases, fx_pod_fixture)
