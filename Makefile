@@ -11,13 +11,18 @@ BUILD   ?= build
 BIN     ?= bin
 GEN     := $(BUILD)/gen
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1-dev)
+# The version lives in a generated header, rewritten only when it changes:
+# its users rebuild then, and never print the version of an older build.
+VERSION_H := $(GEN)/version.h
+$(shell mkdir -p $(GEN); v='#define CRITIC_VERSION "$(VERSION)"'; \
+	[ "$$(cat $(VERSION_H) 2>/dev/null)" = "$$v" ] || echo "$$v" > $(VERSION_H))
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # CFLAGS is the user's (make CFLAGS=-O0); what critic needs lives apart.
 CFLAGS  ?= -O2 -g
 CRITIC_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           -D_GNU_SOURCE -DFIU_ENABLE=1 -DCRITIC_VERSION='"$(VERSION)"' \
+           -D_GNU_SOURCE -DFIU_ENABLE=1 \
            -Iharness -I. -I$(GEN) $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lfiu -lpthread
 LDLIBS  += -lm

@@ -36,6 +36,7 @@
 #include "rtctl.h"
 #include "tst.h"
 #include "util.h"
+#include "version.h"
 
 /* ================================================================ statistics */
 

@@ -27,6 +27,7 @@
 #include "profile.h"
 #include "tst.h"
 #include "util.h"
+#include "version.h"
 
 #define MANIFEST "MANIFEST.sha256"
 

@@ -32,6 +32,7 @@
 #include "sonobuoy.h"
 #include "tst.h"
 #include "util.h"
+#include "version.h"
 
 enum { EXIT_OK = 0, EXIT_TESTS = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 

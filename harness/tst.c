@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "leaks.h"
 #include "util.h"
+#include "version.h"
 
 static tst_suite *suites;
 

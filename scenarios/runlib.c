@@ -17,6 +17,7 @@
 
 #include "cri.h"
 #include "util.h"
+#include "version.h"
 
 #define DEFAULT_SCN_TIMEOUT_MS (10 * 60 * 1000)
 
