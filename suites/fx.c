@@ -163,15 +163,20 @@ static void pod_fixture_setup(tst_ctx *t)
 
 const tst_fixture fx_pod_fixture = { .setup = pod_fixture_setup };
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 char *fx_shared_pod(tst_ctx *t, Runtime__V1__PodSandboxConfig **cfg)
 {
 	const char *hex = tst_fixture_get(t, "pod-config");
 	size_t n = strlen(hex) / 2;
 	uint8_t *buf = xcalloc(n, 1);
 	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		REQUIRE(t, sscanf(hex + 2 * i, "%2x", &v) == 1, "shared pod config: not hex at %zu", 2 * i);
-		buf[i] = (uint8_t)v;
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		REQUIRE(t, hi >= 0 && lo >= 0, "shared pod config: not hex at %zu", 2 * i);
+		buf[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*cfg = runtime__v1__pod_sandbox_config__unpack(NULL, n, buf);
 	free(buf);
