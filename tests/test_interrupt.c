@@ -3,11 +3,9 @@
  * SIGINT stops at once and names `critic cleanup --run-id`. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,127 +46,24 @@ static int lab_cmd(const char *what, int timeout_ms)
 	return rc;
 }
 
-/* A `critic run` child whose stdout and stderr come back through a pipe. */
-typedef struct {
-	pid_t pid;
-	int fd;
-	strbuf out;
-	int status;
-	bool exited;
-} child_run;
-
-static int start_run(child_run *c, const char *json)
+/* `critic run` of the container and pod tests, in the background. */
+static int start_run(tests_child *c, const char *json)
 {
-	int fds[2];
-	memset(c, 0, sizeof *c);
-	c->fd = -1;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		setenv("CRITIC_LAB_DIR", lab_dir, 1);
-		/* One test at a time, as this suite was written for: with a
-		 * SIGSTOPped runtime every test running has a call in flight that
-		 * completes after SIGCONT, after critic cleanup looked (SIGINT in
-		 * parallel runs: test_parallel.c). */
-		char *argv[] = { critic_bin, "--dir", lab_dir, "run", "--parallel", "1", "--focus", "^(container|pod)/",
-				 "--json", (char *)json, NULL };
-		execv(critic_bin, argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	c->pid = pid;
-	c->fd = fds[0];
-	fcntl(c->fd, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
-/* Read what is there (waiting up to wait_ms); note whether the child exited. */
-static void pump(child_run *c, int wait_ms)
-{
-	if (c->fd >= 0) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		if (poll(&p, 1, wait_ms) > 0) {
-			char buf[4096];
-			ssize_t n;
-			while ((n = read(c->fd, buf, sizeof buf)) > 0)
-				sb_append(&c->out, buf, (size_t)n);
-			if (n == 0) {
-				close(c->fd);
-				c->fd = -1;
-			}
-		}
-	} else {
-		util_sleep_ms(wait_ms);
-	}
-	if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
-		c->exited = true;
-}
-
-/* Finished tests so far: the runner's "[ n/N] VERDICT name" lines (not
- * "[--/--]", the tests skipped up front). */
-static int finished(const child_run *c)
-{
-	int n = 0;
-	for (const char *p = c->out.buf; p && *p;) {
-		int k, total;
-		if (p[0] == '[' && sscanf(p, "[%d/%d]", &k, &total) == 2)
-			n++;
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return n;
-}
-
-/* Wait for the child's exit up to ms; kill it when it does not. */
-static bool wait_exit(child_run *c, int ms)
-{
-	int64_t end = util_now_ms() + ms;
-	while (!c->exited && util_now_ms() < end)
-		pump(c, 20);
-	if (!c->exited) {
-		kill(c->pid, SIGKILL);
-		while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
-			;
-		c->exited = true;
-		return false;
-	}
-	/* Drain what is left (test processes are gone: EOF soon). */
-	for (int i = 0; i < 20 && c->fd >= 0; i++)
-		pump(c, 50);
-	return true;
-}
-
-static void child_free(child_run *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	if (!c->exited && c->pid > 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-	}
-	sb_free(&c->out);
+	/* One test at a time, as this suite was written for: with a
+	 * SIGSTOPped runtime every test running has a call in flight that
+	 * completes after SIGCONT, after critic cleanup looked (SIGINT in
+	 * parallel runs: test_parallel.c). */
+	char *argv[] = { critic_bin, "--dir", lab_dir, "run", "--parallel", "1", "--focus", "^(container|pod)/",
+			 "--json", (char *)json, NULL };
+	return tests_child_start(c, argv, lab_dir);
 }
 
 /* Start a run, wait for 2 finished tests (deadline 240 s). */
-static bool run_until_two(child_run *c, const char *json)
+static bool run_until_two(tests_child *c, const char *json)
 {
 	CU_ASSERT_EQUAL_FATAL(start_run(c, json), 0);
-	int64_t end = util_now_ms() + 240000;
-	while (!c->exited && finished(c) < 2 && util_now_ms() < end)
-		pump(c, 50);
-	if (finished(c) < 2) {
-		printf("\n    the run did not finish 2 tests in 240 s (exited %d): %s", c->exited,
-		       c->out.buf ? c->out.buf : "");
+	if (!tests_child_wait_finished(c, 2, 240000)) {
+		printf("\n    the run did not finish 2 tests in 240 s (exited %d): %s", c->exited, tests_child_output(c));
 		return false;
 	}
 	return !c->exited;
@@ -213,28 +108,28 @@ static void test_sigint_sweeps_and_reports(void)
 	CU_ASSERT_FATAL(lab_ok);
 	char json[128];
 	snprintf(json, sizeof json, "%s/run.json", tmpdir);
-	child_run c;
+	tests_child c;
 	bool running = run_until_two(&c, json);
 	CU_ASSERT_FATAL(running);
 	/* Let the third test get under way (objects in the runtime to sweep). */
 	for (int i = 0; i < 14; i++)
-		pump(&c, 50);
-	int done_before = finished(&c);
+		tests_child_pump(&c, 50);
+	int done_before = tests_child_finished(&c);
 	int64_t t0 = util_now_ms();
 	kill(c.pid, SIGINT);
-	bool exited = wait_exit(&c, 15000);
+	bool exited = tests_child_wait_exit(&c, 15000);
 	int64_t ms = util_now_ms() - t0;
 	printf("\n    %d tests done when interrupted; exit after %lld ms", done_before, (long long)ms);
 	CU_ASSERT(exited);
 	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 130);
-	const char *out = c.out.buf ? c.out.buf : "";
+	const char *out = tests_child_output(&c);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "interrupted by SIGINT"));
 	CU_ASSERT_PTR_NULL(strstr(out, "cleanup skipped"));
 	for (const char *p = strstr(out, "left behind"); p; p = strstr(p + 1, "left behind"))
 		printf("\n    runner: %.*s", (int)strcspn(p, "\n"), p);
 	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 130)
 		printf("\n    status 0x%x, output:\n%s", c.status, out);
-	child_free(&c);
+	tests_child_free(&c);
 
 	/* The partial report: the tests run have their verdicts, the others
 	 * are SKIP "interrupted". */
@@ -276,26 +171,26 @@ static void test_second_sigint_aborts(void)
 	err_clear(&e);
 	CU_ASSERT_EQUAL_FATAL(lab_status(lab_dir, &lab, &e), 1);
 	CU_ASSERT_FATAL(lab.containerd_pid > 0);
-	child_run c;
+	tests_child c;
 	bool running = run_until_two(&c, json);
 	if (!running)
-		child_free(&c);
+		tests_child_free(&c);
 	CU_ASSERT_FATAL(running);
 	kill(lab.containerd_pid, SIGSTOP);
 	kill(c.pid, SIGINT);
 	for (int i = 0; i < 4; i++)
-		pump(&c, 50);
+		tests_child_pump(&c, 50);
 	bool early = c.exited;
 	int64_t t0 = util_now_ms();
 	kill(c.pid, SIGINT);
-	bool exited = wait_exit(&c, 10000);
+	bool exited = tests_child_wait_exit(&c, 10000);
 	int64_t ms = util_now_ms() - t0;
 	kill(lab.containerd_pid, SIGCONT);
 	printf("\n    exit %lld ms after the second SIGINT", (long long)ms);
 	CU_ASSERT(!early); /* the first SIGINT alone did not end it: cleanup was waiting */
 	CU_ASSERT(exited && ms <= 3000);
 	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 130);
-	const char *out = c.out.buf ? c.out.buf : "";
+	const char *out = tests_child_output(&c);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "cleanup skipped"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "cleanup --run-id "));
 	const char *msg = strstr(out, "critic: interrupted twice");
@@ -303,7 +198,7 @@ static void test_second_sigint_aborts(void)
 		printf("\n    %.*s", (int)strcspn(msg, "\n"), msg);
 	else
 		printf("\n    output:\n%s", out);
-	child_free(&c);
+	tests_child_free(&c);
 
 	/* What the run may have left goes with critic cleanup. */
 	char *argv[] = { critic_bin, "--dir", lab_dir, "cleanup", NULL };

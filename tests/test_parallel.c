@@ -2,11 +2,9 @@
  * same verdicts as a serial run, serial tests alone, SIGINT stops them all. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,51 +254,6 @@ static void test_same_verdicts_serial_alone(void)
 	CU_ASSERT_EQUAL(run_logs_left(jp), 0);
 }
 
-/* A `critic run` child whose stdout and stderr come back through a pipe. */
-typedef struct {
-	pid_t pid;
-	int fd;
-	strbuf out;
-	int status;
-	bool exited;
-} child_run;
-
-static void pump(child_run *c, int wait_ms)
-{
-	if (c->fd >= 0) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		if (poll(&p, 1, wait_ms) > 0) {
-			char buf[4096];
-			ssize_t n;
-			while ((n = read(c->fd, buf, sizeof buf)) > 0)
-				sb_append(&c->out, buf, (size_t)n);
-			if (n == 0) {
-				close(c->fd);
-				c->fd = -1;
-			}
-		}
-	} else {
-		util_sleep_ms(wait_ms);
-	}
-	if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
-		c->exited = true;
-}
-
-/* The runner's "[ n/N] VERDICT name" lines so far. */
-static int finished(const child_run *c)
-{
-	int n = 0;
-	for (const char *p = c->out.buf; p && *p;) {
-		int k, total;
-		if (p[0] == '[' && sscanf(p, "[%d/%d]", &k, &total) == 2)
-			n++;
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return n;
-}
-
 /* SIGINT while four tests run: all are killed, their labels swept, the
  * report partial, exit 130. */
 static void test_sigint_parallel(void)
@@ -308,43 +261,21 @@ static void test_sigint_parallel(void)
 	CU_ASSERT_FATAL(lab_ok);
 	char json[128];
 	snprintf(json, sizeof json, "%s/interrupted.json", tmpdir);
-	int fds[2];
-	CU_ASSERT_EQUAL_FATAL(pipe2(fds, O_CLOEXEC), 0);
-	fflush(stdout);
-	child_run c = { .fd = fds[0] };
-	c.pid = fork();
-	CU_ASSERT_FATAL(c.pid >= 0);
-	if (c.pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		char *argv[] = { critic_bin, "--dir", lab_dir, "run", "--focus", "^(container|pod)/", "--parallel", "4",
-				 "--json", json, NULL };
-		execv(critic_bin, argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	fcntl(c.fd, F_SETFL, O_NONBLOCK);
-	int64_t end = util_now_ms() + 240000;
-	while (!c.exited && finished(&c) < 2 && util_now_ms() < end)
-		pump(&c, 50);
+	char *argv[] = { critic_bin, "--dir", lab_dir, "run", "--focus", "^(container|pod)/", "--parallel", "4",
+			 "--json", json, NULL };
+	tests_child c;
+	CU_ASSERT_EQUAL_FATAL(tests_child_start(&c, argv, NULL), 0);
+	tests_child_wait_finished(&c, 2, 240000);
 	/* Let the next tests get under way (objects in the runtime to sweep). */
 	for (int i = 0; i < 6; i++)
-		pump(&c, 50);
+		tests_child_pump(&c, 50);
 	bool was_running = !c.exited;
-	int done_before = finished(&c);
+	int done_before = tests_child_finished(&c);
 	int64_t t0 = util_now_ms();
 	kill(c.pid, SIGINT);
-	end = t0 + 20000;
-	while (!c.exited && util_now_ms() < end)
-		pump(&c, 20);
+	tests_child_wait_exit(&c, 20000);
 	int64_t ms = util_now_ms() - t0;
-	if (!c.exited) {
-		kill(c.pid, SIGKILL);
-		waitpid(c.pid, &c.status, 0);
-	}
-	for (int i = 0; i < 20 && c.fd >= 0; i++)
-		pump(&c, 50);
-	const char *out = c.out.buf ? c.out.buf : "";
+	const char *out = tests_child_output(&c);
 	printf("\n    %d tests done when interrupted; exit after %lld ms", done_before, (long long)ms);
 	CU_ASSERT(was_running);
 	CU_ASSERT(ms < 20000);
@@ -352,8 +283,6 @@ static void test_sigint_parallel(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "interrupted by SIGINT"));
 	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 130)
 		printf("\n    status 0x%x, output:\n%s", c.status, out);
-	if (c.fd >= 0)
-		close(c.fd);
 	/* Every test killed mid-way says so; the rest did not start. */
 	static seen s[200];
 	int n = read_report(json, s, 200), killed = 0, not_started = 0, ran = 0;
@@ -376,7 +305,7 @@ static void test_sigint_parallel(void)
 	CU_ASSERT(ran >= 2);
 	/* The killed tests' objects were swept. */
 	CU_ASSERT_EQUAL(critic_pods(), 0);
-	sb_free(&c.out);
+	tests_child_free(&c);
 }
 
 void tests_register_parallel(void)

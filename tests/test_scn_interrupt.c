@@ -2,10 +2,8 @@
  * config.toml patched, on a lab of this suite's own: config restored, finally ran, exit 130. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,99 +37,11 @@ static int critic(const char *a1, const char *a2, int timeout_ms)
 	return rc;
 }
 
-/* A `critic scenario run FILE` child; its output comes back through a pipe. */
-typedef struct {
-	pid_t pid;
-	int fd, status;
-	bool exited;
-	strbuf out;
-} child;
-
-static int start(child *c, const char *file)
+/* `critic scenario run FILE` in the background. */
+static int start(tests_child *c, const char *file)
 {
-	int fds[2];
-	memset(c, 0, sizeof *c);
-	c->fd = -1;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		setenv("CRITIC_LAB_DIR", lab_dir, 1);
-		char *argv[] = { critic_bin, "scenario", "run", "--dir", lab_dir, "--no-color", (char *)file, NULL };
-		execv(critic_bin, argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	c->pid = pid;
-	c->fd = fds[0];
-	fcntl(c->fd, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
-static void pump(child *c, int wait_ms)
-{
-	if (c->fd >= 0) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		if (poll(&p, 1, wait_ms) > 0) {
-			char buf[4096];
-			ssize_t n;
-			while ((n = read(c->fd, buf, sizeof buf)) > 0)
-				sb_append(&c->out, buf, (size_t)n);
-			if (n == 0) {
-				close(c->fd);
-				c->fd = -1;
-			}
-		}
-	} else {
-		util_sleep_ms(wait_ms);
-	}
-	if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
-		c->exited = true;
-}
-
-static bool wait_for(child *c, const char *text, int ms)
-{
-	int64_t end = util_now_ms() + ms;
-	while (!c->exited && util_now_ms() < end && !(c->out.buf && strstr(c->out.buf, text)))
-		pump(c, 50);
-	return c->out.buf && strstr(c->out.buf, text);
-}
-
-/* Wait up to ms for the exit; SIGKILL when it does not come. */
-static bool wait_exit(child *c, int ms)
-{
-	int64_t end = util_now_ms() + ms;
-	while (!c->exited && util_now_ms() < end)
-		pump(c, 20);
-	if (!c->exited) {
-		kill(c->pid, SIGKILL);
-		while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
-			;
-		c->exited = true;
-		return false;
-	}
-	for (int i = 0; i < 20 && c->fd >= 0; i++)
-		pump(c, 50);
-	return true;
-}
-
-static void child_free(child *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	if (!c->exited && c->pid > 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-	}
-	sb_free(&c->out);
+	char *argv[] = { critic_bin, "scenario", "run", "--dir", lab_dir, "--no-color", (char *)file, NULL };
+	return tests_child_start(c, argv, lab_dir);
 }
 
 static int critic_pods(void)
@@ -207,20 +117,20 @@ static void test_sigint_restores_config(void)
 	snprintf(file, sizeof file, "%s/sigint.yaml", tmpdir);
 	CU_ASSERT_EQUAL_FATAL(write_scenario(file, "100ms"), 0);
 
-	child c;
+	tests_child c;
 	CU_ASSERT_EQUAL_FATAL(start(&c, file), 0);
-	bool waiting = wait_for(&c, "PASS  note patched", 120000);
+	bool waiting = tests_child_wait_text(&c, "PASS  note patched", 120000);
 	if (!waiting)
-		printf("\n    the scenario did not reach its wait: %s", c.out.buf ? c.out.buf : "");
+		printf("\n    the scenario did not reach its wait: %s", tests_child_output(&c));
 	CU_ASSERT_FATAL(waiting);
-	pump(&c, 300); /* into the sleep */
+	tests_child_pump(&c, 300); /* into the sleep */
 	/* while it waits, the config is patched and its backup exists */
 	CU_ASSERT_EQUAL(fault_cfg_find_backups(lab.config, NULL, 0), 1);
 	int64_t t0 = util_now_ms();
 	kill(c.pid, SIGINT);
-	bool exited = wait_exit(&c, 60000);
+	bool exited = tests_child_wait_exit(&c, 60000);
 	int64_t ms = util_now_ms() - t0;
-	const char *out = c.out.buf ? c.out.buf : "";
+	const char *out = tests_child_output(&c);
 	printf("\n    exit %lld ms after SIGINT, status 0x%x", (long long)ms, c.status);
 	CU_ASSERT(exited);
 	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 130);
@@ -229,7 +139,7 @@ static void test_sigint_restores_config(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "(interrupted)"));
 	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 130 || !strstr(out, "finally ran for "))
 		printf("\n    output:\n%s", out);
-	child_free(&c);
+	tests_child_free(&c);
 
 	/* byte for byte as before, the backup gone, no critic pod left */
 	CU_ASSERT_EQUAL_FATAL(util_read_file(lab.config, &after, &alen, &e), 0);
@@ -253,25 +163,25 @@ static void test_second_sigint_aborts(void)
 	char file[128];
 	snprintf(file, sizeof file, "%s/sigint2.yaml", tmpdir);
 	CU_ASSERT_EQUAL_FATAL(write_scenario(file, "60s"), 0);
-	child c;
+	tests_child c;
 	CU_ASSERT_EQUAL_FATAL(start(&c, file), 0);
-	bool waiting = wait_for(&c, "PASS  note patched", 120000);
+	bool waiting = tests_child_wait_text(&c, "PASS  note patched", 120000);
 	CU_ASSERT_FATAL(waiting);
-	pump(&c, 300);
+	tests_child_pump(&c, 300);
 	kill(c.pid, SIGINT);
-	bool in_finally = wait_for(&c, "finally ran for ", 20000);
+	bool in_finally = tests_child_wait_text(&c, "finally ran for ", 20000);
 	CU_ASSERT(in_finally);
-	pump(&c, 200);
+	tests_child_pump(&c, 200);
 	bool early = c.exited;
 	int64_t t0 = util_now_ms();
 	kill(c.pid, SIGINT);
-	bool exited = wait_exit(&c, 10000);
+	bool exited = tests_child_wait_exit(&c, 10000);
 	int64_t ms = util_now_ms() - t0;
 	printf("\n    exit %lld ms after the second SIGINT, status 0x%x", (long long)ms, c.status);
 	CU_ASSERT(!early); /* the first SIGINT alone did not end it: finally was running */
 	CU_ASSERT(exited && ms <= 3000);
 	CU_ASSERT(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGINT);
-	child_free(&c);
+	tests_child_free(&c);
 	/* what it left: the patch (with its backup) */
 	int backups = fault_cfg_find_backups(lab.config, NULL, 0);
 	printf("\n    left behind: %d config backup(s), %d critic pod(s)", backups, critic_pods());

@@ -4,6 +4,10 @@
 #define CRITIC_TESTS_H
 
 #include <CUnit/CUnit.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
 
 /* Unit tests: no runtime needed. */
 void tests_register_endpoint(void);
@@ -55,5 +59,32 @@ int tests_critic_pods(const char *lab_dir);
 
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
+
+/* A critic command in the background (tests/child.c), its stdout and
+ * stderr read through a pipe. */
+typedef struct tests_child {
+	pid_t pid;
+	int fd, status; /* status: waitpid's, once exited */
+	bool exited;
+	strbuf out;
+} tests_child;
+/* Run argv (argv[0] a path) with CRITIC_LAB_DIR=lab_dir when lab_dir is
+ * given; 0 or -errno. */
+int tests_child_start(tests_child *c, char *const argv[], const char *lab_dir);
+/* Read what has come (waiting up to wait_ms); notice an exit. */
+void tests_child_pump(tests_child *c, int wait_ms);
+const char *tests_child_output(const tests_child *c);
+/* Pump until text appears, the child exits or ms pass: is text there? */
+bool tests_child_wait_text(tests_child *c, const char *text, int ms);
+/* Tests finished so far: the runner's "[ n/N] VERDICT name" lines (not
+ * "[--/--]", the ones skipped up front). */
+int tests_child_finished(const tests_child *c);
+/* Pump until n tests finished, the child exits or ms pass. */
+bool tests_child_wait_finished(tests_child *c, int n, int ms);
+/* Wait up to ms for the exit and drain the pipe; SIGKILL and false when
+ * it does not come. */
+bool tests_child_wait_exit(tests_child *c, int ms);
+/* Close, kill a child still running, free the output. */
+void tests_child_free(tests_child *c);
 
 #endif
