@@ -255,8 +255,12 @@ bool util_wait_pid_dead(pid_t pid, int timeout_ms)
 	for (;;) {
 		/* Reap it if it is our child, so it does not stay a zombie. */
 		waitpid(pid, NULL, WNOHANG);
-		if (!util_pid_alive(pid))
+		if (!util_pid_alive(pid)) {
+			/* It may have died between the waitpid and the look
+			 * (a zombie counts as dead): reap that zombie too. */
+			waitpid(pid, NULL, WNOHANG);
 			return true;
+		}
 		if (util_now_ms() >= end)
 			return false;
 		util_sleep_ms(10);
