@@ -92,105 +92,26 @@ static pid_t lab_process(pid_t not1, const char *want)
 	return found;
 }
 
-typedef struct {
-	const char *k, *v;
-} kv;
+typedef tests_kv kv;
 
 static const char *pod_handler; /* RunPodSandbox's runtime handler ("" = the default, runc) */
 
 static char *make_pod(const char *name, bool host_net, const kv *labels, size_t n)
 {
-	crit_err e;
-	err_clear(&e);
 	char logdir[PATH_MAX];
 	snprintf(logdir, sizeof logdir, "%s/logs/%s", tmpdir, name);
-	if (util_mkdir_p(logdir, 0755, &e) < 0) {
-		say(e.msg);
-		return NULL;
-	}
-	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	char uid[96];
-	snprintf(uid, sizeof uid, "%s-%d", name, (int)getpid());
-	md.name = (char *)name;
-	md.uid = uid;
-	md.namespace_ = "critic-leaks";
-	Runtime__V1__PodSandboxConfig__LabelsEntry ents[8], *lp[8];
-	for (size_t i = 0; i < n && i < 8; i++) {
-		runtime__v1__pod_sandbox_config__labels_entry__init(&ents[i]);
-		ents[i].key = (char *)labels[i].k;
-		ents[i].value = (char *)labels[i].v;
-		lp[i] = &ents[i];
-	}
-	Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	ns.network = host_net ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
-	ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
-	Runtime__V1__LinuxSandboxSecurityContext sc;
-	runtime__v1__linux_sandbox_security_context__init(&sc);
-	sc.namespace_options = &ns;
-	Runtime__V1__LinuxPodSandboxConfig lx = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	lx.security_context = &sc;
-	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	cfg.metadata = &md;
-	cfg.log_directory = logdir;
-	cfg.labels = lp;
-	cfg.n_labels = n;
-	cfg.linux_ = &lx;
-	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-	req.config = &cfg;
-	req.runtime_handler = (char *)(pod_handler ? pod_handler : "");
-	Runtime__V1__RunPodSandboxResponse *resp = NULL;
-	if (CRI_CALL_T(conn, RunPodSandbox, &req, &resp, 120000, &e) < 0) {
-		say(e.msg);
-		return NULL;
-	}
-	char *id = strdup(resp->pod_sandbox_id);
-	cri_free(resp);
-	return id;
+	tests_pod p = { .name = name, .ns = "critic-leaks", .logdir = logdir, .host_net = host_net,
+			.handler = pod_handler, .labels = labels, .n_labels = n };
+	return tests_run_pod(conn, &p);
 }
 
 static char *make_ctr(const char *pod)
 {
-	crit_err e;
-	err_clear(&e);
-	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
-	md.name = "sleeper";
-	Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
-	img.image = busybox;
-	char *cmd[] = { "sleep", "3600" };
-	Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
-	cfg.metadata = &md;
-	cfg.image = &img;
-	cfg.command = cmd;
-	cfg.n_command = 2;
-	cfg.log_path = "sleeper.log";
-	Runtime__V1__PodSandboxMetadata pmd = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	pmd.name = "x";
-	pmd.uid = "x";
-	pmd.namespace_ = "critic-leaks";
 	char logdir[PATH_MAX];
 	snprintf(logdir, sizeof logdir, "%s/logs/ctr", tmpdir);
 	util_mkdir_p(logdir, 0755, NULL);
-	Runtime__V1__PodSandboxConfig pcfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	pcfg.metadata = &pmd;
-	pcfg.log_directory = logdir;
-	Runtime__V1__CreateContainerRequest creq = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
-	creq.pod_sandbox_id = (char *)pod;
-	creq.config = &cfg;
-	creq.sandbox_config = &pcfg;
-	Runtime__V1__CreateContainerResponse *cresp = NULL;
-	if (CRI_CALL_T(conn, CreateContainer, &creq, &cresp, 60000, &e) < 0) {
-		say(e.msg);
-		return NULL;
-	}
-	char *id = strdup(cresp->container_id);
-	cri_free(cresp);
-	Runtime__V1__StartContainerRequest sreq = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-	Runtime__V1__StartContainerResponse *sresp = NULL;
-	sreq.container_id = id;
-	if (CRI_CALL_T(conn, StartContainer, &sreq, &sresp, 60000, &e) < 0)
-		say(e.msg);
-	cri_free(sresp);
-	return id;
+	tests_pod p = { .name = "x", .ns = "critic-leaks", .logdir = logdir };
+	return tests_run_sleeper(conn, pod, &p, busybox, "sleeper", NULL, 0);
 }
 
 static void remove_pod(char **id)

@@ -61,113 +61,22 @@ static int lab_cmd(const char *what, int timeout_ms)
 	return rc;
 }
 
-typedef struct {
-	const char *k, *v;
-} kv;
+typedef tests_kv kv;
 
 /* A pod in the node's network namespace (no CNI needed) with these labels. */
 static char *make_pod(const char *name, const char *logdir, const kv *labels, size_t n)
 {
-	crit_err e;
-	err_clear(&e);
-	if (util_mkdir_p(logdir, 0755, &e) < 0) {
-		say(e.msg);
-		return NULL;
-	}
-	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	char uid[96];
-	snprintf(uid, sizeof uid, "%s-%d", name, (int)getpid());
-	md.name = (char *)name;
-	md.uid = uid;
-	md.namespace_ = "critic-safety";
-	Runtime__V1__PodSandboxConfig__LabelsEntry ents[8], *lp[8];
-	for (size_t i = 0; i < n && i < 8; i++) {
-		runtime__v1__pod_sandbox_config__labels_entry__init(&ents[i]);
-		ents[i].key = (char *)labels[i].k;
-		ents[i].value = (char *)labels[i].v;
-		lp[i] = &ents[i];
-	}
-	Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
-	ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
-	/* The init function, not the INIT macro: the macro names a deprecated
-	 * field (seccomp_profile_path), which clang warns about. */
-	Runtime__V1__LinuxSandboxSecurityContext sc;
-	runtime__v1__linux_sandbox_security_context__init(&sc);
-	sc.namespace_options = &ns;
-	Runtime__V1__LinuxPodSandboxConfig lx = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	lx.security_context = &sc;
-	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	cfg.metadata = &md;
-	cfg.log_directory = (char *)logdir;
-	cfg.labels = lp;
-	cfg.n_labels = n;
-	cfg.linux_ = &lx;
-	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-	req.config = &cfg;
-	Runtime__V1__RunPodSandboxResponse *resp = NULL;
-	if (CRI_CALL_T(conn, RunPodSandbox, &req, &resp, 60000, &e) < 0) {
-		say(e.msg);
-		return NULL;
-	}
-	char *id = strdup(resp->pod_sandbox_id);
-	cri_free(resp);
-	return id;
+	tests_pod p = { .name = name, .ns = "critic-safety", .logdir = logdir, .host_net = true, .labels = labels,
+			.n_labels = n };
+	return tests_run_pod(conn, &p);
 }
 
 /* A running busybox `sleep` in pod (whose config is rebuilt minimal: the
  * runtime only needs its log dir here). */
 static char *make_ctr(const char *pod, const char *logdir, const char *name, const kv *labels, size_t n)
 {
-	crit_err e;
-	err_clear(&e);
-	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
-	md.name = (char *)name;
-	Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
-	img.image = busybox;
-	char *cmd[] = { "sleep", "3600" };
-	Runtime__V1__ContainerConfig__LabelsEntry ents[8], *lp[8];
-	for (size_t i = 0; i < n && i < 8; i++) {
-		runtime__v1__container_config__labels_entry__init(&ents[i]);
-		ents[i].key = (char *)labels[i].k;
-		ents[i].value = (char *)labels[i].v;
-		lp[i] = &ents[i];
-	}
-	char logpath[128];
-	snprintf(logpath, sizeof logpath, "%s.log", name);
-	Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
-	cfg.metadata = &md;
-	cfg.image = &img;
-	cfg.command = cmd;
-	cfg.n_command = 2;
-	cfg.log_path = logpath;
-	cfg.labels = lp;
-	cfg.n_labels = n;
-	Runtime__V1__PodSandboxMetadata pmd = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	pmd.name = "x";
-	pmd.uid = "x";
-	pmd.namespace_ = "critic-safety";
-	Runtime__V1__PodSandboxConfig pcfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	pcfg.metadata = &pmd;
-	pcfg.log_directory = (char *)logdir;
-	Runtime__V1__CreateContainerRequest creq = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
-	creq.pod_sandbox_id = (char *)pod;
-	creq.config = &cfg;
-	creq.sandbox_config = &pcfg;
-	Runtime__V1__CreateContainerResponse *cresp = NULL;
-	if (CRI_CALL(conn, CreateContainer, &creq, &cresp, &e) < 0) {
-		say(e.msg);
-		return NULL;
-	}
-	char *id = strdup(cresp->container_id);
-	cri_free(cresp);
-	Runtime__V1__StartContainerRequest sreq = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-	Runtime__V1__StartContainerResponse *sresp = NULL;
-	sreq.container_id = id;
-	if (CRI_CALL(conn, StartContainer, &sreq, &sresp, &e) < 0)
-		say(e.msg);
-	cri_free(sresp);
-	return id;
+	tests_pod p = { .name = "x", .ns = "critic-safety", .logdir = logdir };
+	return tests_run_sleeper(conn, pod, &p, busybox, name, labels, n);
 }
 
 /* The pod's state, or -1 when the runtime no longer has it. */

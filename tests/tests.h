@@ -60,6 +60,26 @@ int tests_critic_pods(const char *lab_dir);
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
 
+/* Pods and containers made by hand, with just the labels given
+ * (tests/labpods.c). Failures are printed; NULL then. */
+#define TESTS_MAX_LABELS 8
+typedef struct tests_kv {
+	const char *k, *v;
+} tests_kv;
+typedef struct tests_pod {
+	const char *name, *ns;   /* metadata; the uid is NAME-<pid> */
+	const char *logdir;      /* made when missing */
+	bool host_net;           /* the node's network (no CNI) or the pod's own */
+	const char *handler;     /* runtime handler, NULL = the default */
+	const tests_kv *labels;  /* at most TESTS_MAX_LABELS */
+	size_t n_labels;
+} tests_pod;
+struct cri_conn;
+char *tests_run_pod(struct cri_conn *c, const tests_pod *p);
+/* A running `sleep 3600` of image, named name, in p's pod pod_id. */
+char *tests_run_sleeper(struct cri_conn *c, const char *pod_id, const tests_pod *p, const char *image,
+			const char *name, const tests_kv *labels, size_t n_labels);
+
 /* A critic command in the background (tests/child.c), its stdout and
  * stderr read through a pipe. */
 typedef struct tests_child {
