@@ -131,7 +131,8 @@ $(BIN)/critic-fiu-runtime: fault/preload/critic-fiu-runtime.c
 BENCH_ARGS ?= --pods 20 --concurrency 2 --grow 10,50,100 --overhead --faults 3
 .PHONY: bench
 bench: all
-	$(BIN)/critic bench $(BENCH_ARGS) --conformance $(BUILD)/bench-run.log --json $(BUILD)/bench.json
+	$(BIN)/critic bench $(BENCH_ARGS) --conformance $(BUILD)/bench-run.log --json $(BUILD)/bench.json \
+		--html $(BUILD)/bench.html
 
 # Sanitizers: everything built with ASan + UBSan into build-asan/, then the
 # unit tests with leak checking (tests/lsan.supp: the gRPC leaks allowed, and why).

@@ -33,6 +33,7 @@
 #include "fault/process.h"
 #include "fault/proxy.h"
 #include "lab.h"
+#include "reports/rep.h"
 #include "rtctl.h"
 #include "tst.h"
 #include "util.h"
@@ -821,7 +822,7 @@ typedef struct bench_cfg {
 	bool lifecycle, overhead;
 	size_t calls;
 	int faults;
-	const char *json, *conformance_log;
+	const char *json, *html, *conformance_log;
 	int64_t deadline_ns;
 	/* The user's endpoint options, handed on to the conformance run. */
 	const char *opt_runtime, *opt_image, *opt_config, *opt_timeout, *opt_dir;
@@ -2216,7 +2217,8 @@ static void make_run_id(char *buf, size_t len)
 
 static const char bench_usage[] =
 	"Usage: critic bench [--pods N] [--containers M] [--concurrency C] [--grow N,N,…]\n"
-	"                    [--overhead] [--faults K] [--conformance LOG] [--json FILE] [options]\n"
+	"                    [--overhead] [--faults K] [--conformance LOG] [--json FILE] [--html FILE]\n"
+	"                    [options]\n"
 	"\n"
 	"Time a CRI runtime: every RPC of the pod, container and image lifecycle under C\n"
 	"concurrent workers (p50, p95, p99, max, mean, errors, ops/s), List* with N pods\n"
@@ -2238,6 +2240,8 @@ static const char bench_usage[] =
 	"                      notices, and restart until ready\n"
 	"  --conformance LOG   time `critic run` (wall, peak RSS), its output in LOG\n"
 	"  --json FILE         write every figure to FILE\n"
+	"  --html FILE         the same figures as one self-contained page, with charts of the\n"
+	"                      latency per RPC and of the cost growth (--grow)\n"
 	"  --image REF         image for containers (default: the lab's busybox)\n"
 	"  --pull-image REF    image to pull and remove, twice at most (default: the lab's\n"
 	"                      image-a and image-b; never give an image something else uses)\n"
@@ -2282,7 +2286,7 @@ int bench_cli_main(int argc, char **argv)
 	cfg.lifecycle = true;
 	cfg.opt_config = "/etc/crictl.yaml";
 	int time_limit_s = 900;
-	enum { O_PODS = 256, O_CTRS, O_CONC, O_REPS, O_GROW, O_NO_LC, O_OVH, O_CALLS, O_FAULTS, O_CONF, O_JSON, O_IMAGE,
+	enum { O_PODS = 256, O_CTRS, O_CONC, O_REPS, O_GROW, O_NO_LC, O_OVH, O_CALLS, O_FAULTS, O_CONF, O_JSON, O_HTML, O_IMAGE,
 	       O_PULL, O_HANDLER, O_LIMIT, O_CONFIG, O_DIR, O_NO_COLOR };
 	static const struct option longopts[] = {
 		{ "pods", required_argument, 0, O_PODS },
@@ -2296,6 +2300,7 @@ int bench_cli_main(int argc, char **argv)
 		{ "faults", required_argument, 0, O_FAULTS },
 		{ "conformance", required_argument, 0, O_CONF },
 		{ "json", required_argument, 0, O_JSON },
+		{ "html", required_argument, 0, O_HTML },
 		{ "image", required_argument, 0, O_IMAGE },
 		{ "pull-image", required_argument, 0, O_PULL },
 		{ "runtime-handler", required_argument, 0, O_HANDLER },
@@ -2335,6 +2340,7 @@ int bench_cli_main(int argc, char **argv)
 		case O_FAULTS: bad = parse_int(optarg, 1, 32, &cfg.faults); break;
 		case O_CONF: cfg.conformance_log = optarg; break;
 		case O_JSON: cfg.json = optarg; break;
+		case O_HTML: cfg.html = optarg; break;
 		case O_IMAGE: snprintf(cfg.busybox, sizeof cfg.busybox, "%s", optarg); break;
 		case O_PULL:
 			if (cfg.n_pull >= 2) {
@@ -2434,12 +2440,20 @@ out:
 		snprintf(logs, sizeof logs, "/var/log/critic/%s", cfg.run_id);
 		util_rm_rf(logs, NULL);
 	}
+	json_object_object_add(root, "exit", json_object_new_int(rc));
 	if (cfg.json) {
-		json_object_object_add(root, "exit", json_object_new_int(rc));
 		if (write_json(cfg.json, root) < 0)
 			rc = rc ? rc : 1;
 		else
 			printf("\nfigures written to %s\n", cfg.json);
+	}
+	if (cfg.html) {
+		if (rep_write_bench_html(root, cfg.html, &e) < 0) {
+			fprintf(stderr, "critic bench: %s\n", e.msg);
+			rc = rc ? rc : 1;
+		} else {
+			printf("HTML report: %s\n", cfg.html);
+		}
 	}
 	json_object_put(root);
 	fflush(stdout);

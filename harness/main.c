@@ -159,12 +159,16 @@ static const struct {
 	  "get crun under critic's preload (critic/posix/CALL points) and libfiu's\n"
 	  "posix one, e.g. `critic fiu enable critic/posix/clone --errno EAGAIN`.\n"
 	  "Only C programs are reached (crun, conmon): containerd and runc are Go." },
-	{ "bench", "critic bench [--pods N] [--concurrency C] [--grow N,N,…] [--overhead] [--faults K] [--json FILE]",
+	{ "bench", "critic bench [--pods N] [--containers M] [--concurrency C] [--grow N,N,…] [--overhead] "
+		   "[--faults K] [--conformance LOG] [--json FILE] [--html FILE]",
 	  "Time the runtime: latency (p50/p95/p99/max/mean, errors, ops/s) of every pod,\n"
-	  "container and image RPC under C concurrent workers; --grow shows how List*\n"
-	  "and a pod's cost grow with the pod count; --overhead measures critic's own\n"
-	  "and the proxy's cost per call; --faults (lab only) times how fast a killed\n"
-	  "containerd is noticed and ready again. Everything it creates is removed." },
+	  "container and image RPC under C concurrent workers with M containers a pod;\n"
+	  "--grow shows how List* and a pod's cost grow with the pod count; --overhead\n"
+	  "measures critic's own and the proxy's cost per call; --faults (lab only)\n"
+	  "times how fast a killed containerd is noticed and ready again; --conformance\n"
+	  "times `critic run` (wall time, peak RSS); --html draws it all on one page.\n"
+	  "Everything it creates is removed.\n"
+	  "`critic bench --help` lists every option; `make bench` runs them all." },
 	{ "certify", "critic certify --profile conformance|resilience|full --out DIR | --verify DIR",
 	  "A certification run written as a bundle: junit.xml, report.json and\n"
 	  "report.html, the environment (runtime, OCI runtime, kernel, cgroups,\n"

@@ -26,8 +26,7 @@ static const char *verdict_class(tst_verdict v)
 	return cls[v];
 }
 
-/* "850 µs", "12.3 ms", "2.41 s" */
-static void fmt_us(char *buf, size_t len, int64_t us)
+void rep_fmt_us(char *buf, size_t len, int64_t us)
 {
 	if (us < 1000)
 		snprintf(buf, len, "%lld µs", (long long)us);
@@ -39,8 +38,7 @@ static void fmt_us(char *buf, size_t len, int64_t us)
 		snprintf(buf, len, "%.2f s", us / 1e6);
 }
 
-/* Smallest 1, 2 or 5 times a power of ten that is >= v (v > 0). */
-static double nice_ceil(double v)
+double rep_nice_ceil(double v)
 {
 	double p = pow(10, floor(log10(v)));
 	for (int k = 0; k < 4; k++) {
@@ -103,7 +101,7 @@ void rep_svg_durations(strbuf *sb, const tst_summary *sum)
 	sort_sum = sum;
 	qsort(order, n, sizeof *order, cmp_dur);
 	/* Gridlines at a round step, five or fewer. */
-	double step = nice_ceil(max_ms / 5.0);
+	double step = rep_nice_ceil(max_ms / 5.0);
 	int ticks = (int)ceil(max_ms / step);
 	double axis = step * ticks;
 	for (int k = 0; k <= ticks; k++) {
@@ -190,10 +188,10 @@ void rep_svg_latency(strbuf *sb, const rep_method_stat *st, size_t n)
 		int y = top + (int)i * row;
 		double x50 = lx(&s, m->p50_us), x95 = lx(&s, m->p95_us), x99 = lx(&s, m->p99_us), xmax = lx(&s, m->max_us);
 		char p50[32], p95[32], p99[32], mx[32];
-		fmt_us(p50, sizeof p50, m->p50_us);
-		fmt_us(p95, sizeof p95, m->p95_us);
-		fmt_us(p99, sizeof p99, m->p99_us);
-		fmt_us(mx, sizeof mx, m->max_us);
+		rep_fmt_us(p50, sizeof p50, m->p50_us);
+		rep_fmt_us(p95, sizeof p95, m->p95_us);
+		rep_fmt_us(p99, sizeof p99, m->p99_us);
+		rep_fmt_us(mx, sizeof mx, m->max_us);
 		REP_PUT(sb, "<g class=\"method\" data-method=\"");
 		esc_attr(sb, m->method);
 		REP_PUT(sb, "\"><title>");
@@ -293,7 +291,7 @@ static int draw_timeline(strbuf *sb, const kube_event *ev, size_t n, int64_t shi
 		      "viewBox=\"0 0 %d %d\" role=\"img\"><title>%s</title>\n",
 		  SVG_W, h, SVG_W, h, steps ? "Scenario timeline: its steps and what the kubelet model saw" : "Kubelet model timeline");
 	/* Ticks at 1, 2 or 5 times a power of ten, ten at most. */
-	double step = nice_ceil(end_ms / 10.0);
+	double step = rep_nice_ceil(end_ms / 10.0);
 	for (double t = 0; t <= end_ms + 0.5; t += step) {
 		char d[32];
 		double x = lw + bw * t / (double)end_ms;
@@ -390,7 +388,7 @@ int rep_svg_scenario(strbuf *sb, const rep_scenario *s, crit_err *e)
 
 /* ---- the page ----------------------------------------------------------------- */
 
-static const char CSS[] =
+const char rep_html_css[] =
 	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1f2933;background:#fff}"
 	"header{background:#1f2933;color:#f5f7fa;padding:18px 28px}"
 	"header h1{margin:0 0 8px;font-size:21px;font-weight:600}"
@@ -437,6 +435,9 @@ static const char CSS[] =
 	".legend{font-size:12px;color:#616e7c;margin:2px 0 10px}"
 	".legend i{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px;vertical-align:middle}"
 	"tr.v-xfail td:first-child{border-left:4px solid #a66b00}.badge.v-xfail{background:#a66b00}"
+	"svg polyline.line{fill:none;stroke-width:2}svg .s0{stroke:#1565c0}svg circle.s0{fill:#1565c0}"
+	"svg .s1{stroke:#ef6c00}svg circle.s1{fill:#ef6c00}svg .s2{stroke:#2e7d32}svg circle.s2{fill:#2e7d32}"
+	"svg .axis-line{stroke:#9aa5b1;stroke-width:1}"
 	"footer{color:#9aa5b1;font-size:12px;padding:0 28px 20px}";
 
 static void meta_row(strbuf *sb, const char *k, const char *v)
@@ -561,11 +562,11 @@ static void latency_table(strbuf *sb, const rep_method_stat *st, size_t n)
 		      "<th>p95</th><th>p99</th><th>max</th><th>mean</th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < n; i++) {
 		char v[5][32];
-		fmt_us(v[0], sizeof v[0], st[i].p50_us);
-		fmt_us(v[1], sizeof v[1], st[i].p95_us);
-		fmt_us(v[2], sizeof v[2], st[i].p99_us);
-		fmt_us(v[3], sizeof v[3], st[i].max_us);
-		fmt_us(v[4], sizeof v[4], st[i].mean_us);
+		rep_fmt_us(v[0], sizeof v[0], st[i].p50_us);
+		rep_fmt_us(v[1], sizeof v[1], st[i].p95_us);
+		rep_fmt_us(v[2], sizeof v[2], st[i].p99_us);
+		rep_fmt_us(v[3], sizeof v[3], st[i].max_us);
+		rep_fmt_us(v[4], sizeof v[4], st[i].mean_us);
 		REP_PUT(sb, "<tr><td>");
 		esc(sb, st[i].method);
 		sb_printf(sb,
@@ -801,7 +802,7 @@ int rep_html_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, cri
 	REP_PUT(sb, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head>"
 		      "<meta charset=\"utf-8\"/><title>critic run ");
 	esc(sb, sum->meta.run_id);
-	sb_printf(sb, "</title><style>%s</style></head>\n<body>\n", CSS);
+	sb_printf(sb, "</title><style>%s</style></head>\n<body>\n", rep_html_css);
 	header(sb, sum);
 	REP_PUT(sb, "<main>\n");
 	/* A scenarios-only run has no test to show. */

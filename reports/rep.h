@@ -149,6 +149,24 @@ int rep_junit_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, cr
 int rep_json_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e);
 void rep_tap_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb);
 int rep_html_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, crit_err *e);
+/* --- pieces the HTML pages share (reports/html.c) ----------------------------- */
+
+/* The pages' style sheet (inline, nothing fetched). */
+extern const char rep_html_css[];
+/* "850 µs", "12.3 ms", "2.41 s" */
+void rep_fmt_us(char *buf, size_t len, int64_t us);
+/* Smallest 1, 2 or 5 times a power of ten that is >= v (v > 0). */
+double rep_nice_ceil(double v);
+
+/* critic bench's figures (the document --json writes) as one self-contained
+ * page (reports/benchhtml.c): the conformance run, per-RPC latency as a
+ * chart and a table, cost growth as charts of List* p50 and of a pod's cost
+ * against the pod count, critic's and the proxy's overhead, fault
+ * detection. A part the document lacks is named as not measured. */
+struct json_object;
+int rep_bench_html(struct json_object *bench, strbuf *sb, crit_err *e);
+int rep_write_bench_html(struct json_object *bench, const char *path, crit_err *e);
+
 /* Horizontal bars of the tests' durations, longest first, coloured by verdict. */
 void rep_svg_durations(strbuf *sb, const tst_summary *sum);
 /* Per CRI method: p50, p95 and p99 as stacked bars and max as a dot, on a

@@ -1047,6 +1047,104 @@ static void test_runlib_resolve(void)
 	free(dir), free(a), free(b), free(c), free(one), free(empty);
 }
 
+/* A bench document as `critic bench --json` writes it (fields the page
+ * reads; values chosen so each one can be found on the page). */
+static const char BENCH_DOC[] =
+	"{\"machine\":{\"nproc\":2,\"mem_total_kb\":24683792,\"kernel\":\"6.1.0\",\"runtime_name\":\"<evil & co>\","
+	"\"runtime_version\":\"1.6.20\",\"endpoint\":\"unix:///run/x.sock\",\"is_lab\":true},"
+	"\"critic_version\":\"abc1234\",\"run_id\":\"bench-1\","
+	"\"conformance\":{\"exit\":0,\"wall_s\":14.8,\"max_rss_kb\":14940,\"tests\":152,\"passed\":145,\"failed\":0,"
+	"\"skipped\":7},"
+	"\"lifecycle\":{\"pods\":20,\"containers_per_pod\":1,\"workers\":2,\"wall_s\":4.1,\"rpcs\":{"
+	"\"RunPodSandbox\":{\"calls\":20,\"errors\":0,\"p50_ms\":83.06,\"p95_ms\":97.7,\"p99_ms\":103.6,\"max_ms\":103.6,"
+	"\"mean_ms\":84.2,\"ops_per_s\":23.7},"
+	"\"ImageStatus\":{\"calls\":22,\"errors\":1,\"p50_ms\":0.455,\"p95_ms\":3.0,\"p99_ms\":5.4,\"max_ms\":5.4,"
+	"\"mean_ms\":1.1,\"ops_per_s\":30.4}}},"
+	"\"grow\":["
+	"{\"pods\":10,\"listed_pods\":10,\"listed_containers\":10,\"list_pods_p50_ms\":0.256,"
+	"\"list_containers_p50_ms\":0.311,\"run_pod_p50_ms\":79.1,\"pod_calls_ms\":335.1,\"wall_per_pod_ms\":169.7,"
+	"\"errors\":0},"
+	"{\"pods\":50,\"listed_pods\":50,\"listed_containers\":50,\"list_pods_p50_ms\":0.504,"
+	"\"list_containers_p50_ms\":0.498,\"run_pod_p50_ms\":88.6,\"pod_calls_ms\":349.3,\"wall_per_pod_ms\":175.1,"
+	"\"errors\":0},"
+	"{\"pods\":100,\"listed_pods\":100,\"listed_containers\":100,\"list_pods_p50_ms\":0.576,"
+	"\"list_containers_p50_ms\":0.75,\"run_pod_p50_ms\":94.3,\"pod_calls_ms\":373.2,\"wall_per_pod_ms\":187.2,"
+	"\"errors\":0}],"
+	"\"overhead\":[{\"method\":\"Version\",\"calls\":2000,\"raw_p50_us\":82.8,\"critic_p50_us\":87.5,\"ratio\":1.056,"
+	"\"overhead_us\":4.7}],"
+	"\"proxy\":[{\"target\":\"runtime\",\"method\":\"Status\",\"calls\":500,\"direct_p50_us\":124.5,"
+	"\"proxy_p50_us\":149.3,\"ratio\":1.2,\"added_us\":24.9}],"
+	"\"faults\":{\"repetitions\":3,\"target_down_ms\":50,\"target_met\":true,"
+	"\"down\":{\"samples_ms\":[3,0,1],\"max_ms\":3,\"median_ms\":1},"
+	"\"restart_ready\":{\"samples_ms\":[136,133,124],\"max_ms\":136,\"median_ms\":133}},"
+	"\"exit\":0}";
+
+/* critic bench --html: the page is well-formed, draws each grow point of
+ * each series, and says what a run did not measure. */
+static void test_bench_html(void)
+{
+	json_object *doc = json_tokener_parse(BENCH_DOC);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	crit_err e;
+	err_clear(&e);
+	char *path = tmp_path("bench.html");
+	CU_ASSERT_EQUAL_FATAL(rep_write_bench_html(doc, path, &e), 0);
+	char *h = NULL;
+	CU_ASSERT_EQUAL_FATAL(util_read_file(path, &h, NULL, &e), 0);
+	char *out = NULL;
+	CU_ASSERT_EQUAL(xmllint("--noout", NULL, NULL, path, &out), 0);
+	free(out);
+	out = NULL;
+	CU_ASSERT_EQUAL(xmllint("--html", "--noout", NULL, path, &out), 0);
+	free(out);
+	/* Two growth charts: two series of three points, then three of three. */
+	CU_ASSERT_EQUAL(xpath_count(path, "//*[local-name()='svg'][contains(@class,'growth-list')]"
+					  "//*[local-name()='polyline']"), 2);
+	CU_ASSERT_EQUAL(xpath_count(path, "//*[local-name()='svg'][contains(@class,'growth-list')]"
+					  "//*[local-name()='circle']"), 6);
+	CU_ASSERT_EQUAL(xpath_count(path, "//*[local-name()='svg'][contains(@class,'growth-pod')]"
+					  "//*[local-name()='circle']"), 9);
+	/* Each point says its value; every rpc has its latency row and bar. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "ListPodSandbox p50, 50 pods: 0.504 ms"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "wall time per pod, 100 pods: 187.200 ms"));
+	CU_ASSERT_EQUAL(xpath_count(path, "//*[local-name()='g'][@class='method']"), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "<td>RunPodSandbox</td>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "83.1 ms"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "145 passed"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "14.6 MB"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "×1.06"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "+24.9 µs"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, ">3, 0, 1</td>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, "&lt;evil &amp; co&gt;"));
+	CU_ASSERT_PTR_NULL(strstr(h, "<evil"));
+	CU_ASSERT_PTR_NULL(strstr(h, "not measured"));
+	free(h);
+	free(path);
+
+	/* Without --grow, --overhead and --faults: said, not drawn. */
+	json_object_object_del(doc, "grow");
+	json_object_object_del(doc, "overhead");
+	json_object_object_del(doc, "faults");
+	strbuf sb = { 0 };
+	CU_ASSERT_EQUAL(rep_bench_html(doc, &sb, &e), 0);
+	const char *t = sb.buf ? sb.buf : "";
+	CU_ASSERT_PTR_NULL(strstr(t, "growth-list"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "not measured in this run (--grow N,N,…)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "not measured in this run (--overhead)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "not measured in this run (--faults K, lab only)"));
+	sb_free(&sb);
+	json_object_put(doc);
+
+	/* Not a document at all: an error, no page. */
+	json_object *arr = json_object_new_array();
+	strbuf bad = { 0 };
+	CU_ASSERT_EQUAL(rep_bench_html(arr, &bad, &e), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not a JSON object"));
+	CU_ASSERT_EQUAL(bad.len, 0);
+	sb_free(&bad);
+	json_object_put(arr);
+}
+
 static int cleanup_suite(void)
 {
 	if (tmpdir[0]) {
@@ -1073,6 +1171,7 @@ void tests_register_reports(void)
 	CU_add_test(s, "scenarios in TAP: steps as a KTAP subtest", test_scn_tap);
 	CU_add_test(s, "scenarios in HTML: story, timeline with fault flags, step table", test_scn_html);
 	CU_add_test(s, "run --scenarios: files, directories, the library; checked before running", test_runlib_resolve);
+	CU_add_test(s, "bench page: well-formed, every growth point drawn, absent parts said", test_bench_html);
 }
 
 /* ---- against the lab ----------------------------------------------------------------- */
