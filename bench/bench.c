@@ -997,6 +997,21 @@ static int timed(lc_run *r, int wk, int rpc, const ProtobufCMessage *req, void *
 	return rc;
 }
 
+/* A timed call whose request is one id (the request built before the clock starts). */
+static int timed_id(lc_run *r, int wk, int rpc, const char *field, const char *id)
+{
+	lc_worker *w = &r->w[wk];
+	ProtobufCMessage *req = cri_id_request(rpc_names[rpc], field, id, &w->err), *resp = NULL;
+	if (!req) {
+		bench_series_add(&w->s[rpc], 0, false, w->err.msg);
+		return -1;
+	}
+	int rc = timed(r, wk, rpc, req, &resp, 0);
+	cri_free(resp);
+	free(req);
+	return rc;
+}
+
 static char *dup_id(const char *id)
 {
 	return id && *id ? strdup(id) : NULL;
@@ -1050,26 +1065,15 @@ static void ph_start_ctr(void *arg, int wk, size_t k)
 {
 	lc_run *r = arg;
 	lc_ctr *c = &r->ctr[k];
-	if (!c->id)
-		return;
-	Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-	Runtime__V1__StartContainerResponse *resp = NULL;
-	req.container_id = c->id;
-	if (timed(r, wk, R_START_CTR, &req.base, &resp, 0) == 0)
+	if (c->id && timed_id(r, wk, R_START_CTR, "container_id", c->id) == 0)
 		c->started = true;
-	cri_free(resp);
 }
 
 static void ph_ctr_status(void *arg, int wk, size_t k)
 {
 	lc_run *r = arg;
-	if (!r->ctr[k].id)
-		return;
-	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
-	Runtime__V1__ContainerStatusResponse *resp = NULL;
-	req.container_id = r->ctr[k].id;
-	timed(r, wk, R_CTR_STATUS, &req.base, &resp, 0);
-	cri_free(resp);
+	if (r->ctr[k].id)
+		timed_id(r, wk, R_CTR_STATUS, "container_id", r->ctr[k].id);
 }
 
 static void ph_exec(void *arg, int wk, size_t k)
@@ -1126,44 +1130,27 @@ static void ph_remove_ctr(void *arg, int wk, size_t k)
 {
 	lc_run *r = arg;
 	lc_ctr *c = &r->ctr[k];
-	if (!c->id)
-		return;
-	Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-	Runtime__V1__RemoveContainerResponse *resp = NULL;
-	req.container_id = c->id;
-	if (timed(r, wk, R_REMOVE_CTR, &req.base, &resp, 0) == 0) {
+	if (c->id && timed_id(r, wk, R_REMOVE_CTR, "container_id", c->id) == 0) {
 		free(c->id);
 		c->id = NULL;
 	}
-	cri_free(resp);
 }
 
 static void ph_stop_pod(void *arg, int wk, size_t i)
 {
 	lc_run *r = arg;
-	if (!r->pod[i].id)
-		return;
-	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__StopPodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = r->pod[i].id;
-	timed(r, wk, R_STOP_POD, &req.base, &resp, 0);
-	cri_free(resp);
+	if (r->pod[i].id)
+		timed_id(r, wk, R_STOP_POD, "pod_sandbox_id", r->pod[i].id);
 }
 
 static void ph_remove_pod(void *arg, int wk, size_t i)
 {
 	lc_run *r = arg;
 	lc_pod *p = &r->pod[i];
-	if (!p->id)
-		return;
-	Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RemovePodSandboxResponse *resp = NULL;
-	req.pod_sandbox_id = p->id;
-	if (timed(r, wk, R_REMOVE_POD, &req.base, &resp, 0) == 0) {
+	if (p->id && timed_id(r, wk, R_REMOVE_POD, "pod_sandbox_id", p->id) == 0) {
 		free(p->id);
 		p->id = NULL;
 	}
-	cri_free(resp);
 }
 
 /* ImageStatus: 1 present, 0 absent, < 0 the call failed. Timed when

@@ -70,6 +70,25 @@ const ProtobufCMethodDescriptor *cri_method(const char *method, const char **ser
 	return NULL;
 }
 
+ProtobufCMessage *cri_id_request(const char *method, const char *field, const char *id, crit_err *e)
+{
+	const ProtobufCMethodDescriptor *md = cri_method(method, NULL);
+	const ProtobufCFieldDescriptor *fd =
+		md ? protobuf_c_message_descriptor_get_field_by_name(md->input, field) : NULL;
+	if (!fd || fd->type != PROTOBUF_C_TYPE_STRING || fd->label == PROTOBUF_C_LABEL_REPEATED) {
+		err_set(e, -EINVAL, "%s: no string field %s in its request", method, field);
+		return NULL;
+	}
+	ProtobufCMessage *req = calloc(1, md->input->sizeof_message);
+	if (!req) {
+		err_set(e, -ENOMEM, "%s: out of memory", method);
+		return NULL;
+	}
+	protobuf_c_message_init(md->input, req);
+	*(const char **)((char *)req + fd->offset) = id;
+	return req;
+}
+
 static grpc_channel *open_channel(const char *target, int connect_timeout_ms)
 {
 	/* Reconnect quickly: a fault test restarts the runtime and expects the

@@ -73,5 +73,10 @@ void cri_stream_close(cri_stream *s);
 const char *cri_status_name(int code);
 /* The method's descriptor, or NULL when no such CRI method exists. */
 const ProtobufCMethodDescriptor *cri_method(const char *method, const char **service);
+/* A request of method's input type with its string field `field` set to id
+ * (pointed at, not copied), for the calls whose request is one id
+ * (StopPodSandbox, RemoveContainer, ContainerStatus…); free() it. NULL and
+ * e set when the method has no string field of that name. */
+ProtobufCMessage *cri_id_request(const char *method, const char *field, const char *id, crit_err *e);
 
 #endif

@@ -810,16 +810,9 @@ static int run_id_call(scn_call *c, const char *method, const char *field, const
 	if ((rc = required(c, "id", &id, e)) < 0)
 		return rc;
 	*idp = id;
-	const ProtobufCMethodDescriptor *md = cri_method(method, NULL);
-	const ProtobufCFieldDescriptor *fd =
-		md ? protobuf_c_message_descriptor_get_field_by_name(md->input, field) : NULL;
-	if (!fd || fd->type != PROTOBUF_C_TYPE_STRING)
-		return err_set(e, -EINVAL, "%s: no string field %s in its request", method, field);
-	ProtobufCMessage *req = calloc(1, md->input->sizeof_message);
+	ProtobufCMessage *req = cri_id_request(method, field, id, e);
 	if (!req)
-		return -ENOMEM;
-	protobuf_c_message_init(md->input, req);
-	*(const char **)((char *)req + fd->offset) = id;
+		return e->code;
 	ProtobufCMessage *resp = NULL;
 	rc = scn_cri(c, method, req, &resp, 0, e);
 	cri_free(resp);
