@@ -9,7 +9,7 @@
 
 #include "rep.h"
 
-#define CHART_W 640
+#define CHART_W 760
 #define CHART_H 300
 #define MAX_POINTS 16
 #define MAX_SERIES 3
@@ -126,9 +126,7 @@ static void lifecycle(strbuf *sb, json_object *b)
 		REP_PUT(sb, "</section>\n");
 		return;
 	}
-	sb_printf(sb, "<p class=\"legend\">%d pods × %d container(s), %d concurrent workers, %.1f s; p50 "
-		      "<i class=\"p50\" style=\"background:#1565c0\"></i> p95 <i style=\"background:#64b5f6\"></i> p99 "
-		      "<i style=\"background:#bbdefb\"></i> max as a dot</p>\n",
+	sb_printf(sb, "<p class=\"legend\">%d pods × %d container(s), %d concurrent workers, %.1f s</p>\n",
 		  (int)jnum(l, "pods"), (int)jnum(l, "containers_per_pod"), (int)jnum(l, "workers"), jnum(l, "wall_s"));
 	rep_method_stat st[32];
 	json_object *rpcs = jget(l, "rpcs");
@@ -165,7 +163,7 @@ typedef struct {
 static void line_chart(strbuf *sb, const char *cls, const char *title, const char *unit, const double *x, size_t n,
 		       const series *s, size_t ns)
 {
-	const int left = 64, right = 190, top = 28, bottom = 44;
+	const int left = 64, right = 250, top = 28, bottom = 44;
 	const int pw = CHART_W - left - right, ph = CHART_H - top - bottom;
 	double xmax = 0, ymax = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -175,6 +173,9 @@ static void line_chart(strbuf *sb, const char *cls, const char *title, const cha
 	}
 	xmax = rep_nice_ceil(xmax > 0 ? xmax : 1);
 	double ystep = rep_nice_ceil((ymax > 0 ? ymax : 1) / 5.0), ytop = ystep * ceil((ymax > 0 ? ymax : 1) / ystep);
+	REP_PUT(sb, "<h3>");
+	esc(sb, title);
+	REP_PUT(sb, "</h3>\n");
 	sb_printf(sb, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart %s\" width=\"%d\" height=\"%d\" "
 		      "viewBox=\"0 0 %d %d\" role=\"img\"><title>",
 		  cls, CHART_W, CHART_H, CHART_W, CHART_H);
