@@ -2,6 +2,7 @@
  * nothing" checks: live processes and mounts that name the lab dir, and
  * critic's pods still in its runtime. */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +85,19 @@ int tests_critic_pods(const char *lab_dir)
 	cri_free(resp);
 	cri_close(c);
 	return n;
+}
+
+int tests_beside(const char *rel, char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	int w = snprintf(out, len, "%s/%s", exe, rel);
+	return w < 0 || (size_t)w >= len ? -1 : 0;
 }

@@ -4,7 +4,6 @@
  * The table in docs/bad-inputs.md points at each. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +34,8 @@ static const char *in_tmp(const char *name)
 
 static int suite_init(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
+	if (tests_beside("critic", critic_bin, sizeof critic_bin) < 0)
 		return -1;
-	exe[n] = '\0';
-	snprintf(critic_bin, sizeof critic_bin, "%s/critic", dirname(exe));
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/critic-unit-bad-XXXXXX");
 	return mkdtemp(tmpdir) ? 0 : -1;
 }

@@ -1,7 +1,6 @@
 /* Tests of `critic certify`: profiles as data, judging a report against a
  * profile, the sha256 manifest and --verify; then a real certification run on the lab. */
 #include <CUnit/CUnit.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -120,13 +119,11 @@ static void test_profile_errors(void)
 /* The profiles critic ships all load. */
 static void test_shipped_profiles(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	CU_ASSERT_FATAL(n > 0);
-	exe[n] = '\0';
+	char beside[PATH_MAX];
+	CU_ASSERT_FATAL(tests_beside("../profiles", beside, sizeof beside) == 0);
 	/* bin/critic-tests -> ../profiles, as critic finds them; in a build with
 	 * BIN elsewhere, the source tree's profiles/ (the working directory). */
-	char *dir = util_strdup_printf("%s/../profiles", dirname(exe));
+	char *dir = strdup(beside);
 	if (!util_exists(dir)) {
 		free(dir);
 		dir = strdup("profiles");
@@ -315,15 +312,10 @@ static void test_sonobuoy(void)
 /* A file of the source tree: beside the binary's dir, else the working dir. */
 static char *tree_file(const char *rel)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *p = util_strdup_printf("%s/../%s", dirname(exe), rel);
-		if (util_exists(p))
-			return p;
-		free(p);
-	}
+	char up[PATH_MAX], p[PATH_MAX];
+	snprintf(up, sizeof up, "../%s", rel);
+	if (tests_beside(up, p, sizeof p) == 0 && util_exists(p))
+		return strdup(p);
 	return strdup(rel);
 }
 
@@ -433,12 +425,8 @@ void tests_register_certify(void)
 
 static char *critic_path(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	return util_strdup_printf("%s/critic", dirname(exe));
+	char p[PATH_MAX];
+	return tests_beside("critic", p, sizeof p) == 0 ? strdup(p) : NULL;
 }
 
 /* A small profile certified on the lab: exit codes, every file of the

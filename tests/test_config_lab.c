@@ -63,13 +63,8 @@ static bool find_crun(char *out, size_t len)
 /* The critic binary beside this test program (rtctl runs the same). */
 static void critic_exe(char *out, size_t len)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	self[n > 0 ? n : 0] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(out, len, "%.4000s/critic", slash ? self : ".");
+	if (tests_beside("critic", out, len) < 0)
+		snprintf(out, len, "./critic");
 }
 
 static bool config_is(const char *text, size_t len)

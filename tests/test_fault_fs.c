@@ -534,12 +534,8 @@ static int suite_init(void)
 		return -1;
 	}
 	lab_set_logger(lab_line);
-	ssize_t n = readlink("/proc/self/exe", critic_exe, sizeof critic_exe - 1);
-	if (n <= 0)
+	if (tests_beside("critic", critic_exe, sizeof critic_exe) < 0)
 		return -1;
-	critic_exe[n] = '\0';
-	snprintf(strrchr(critic_exe, '/'), sizeof critic_exe - (size_t)(strrchr(critic_exe, '/') - critic_exe),
-		 "/critic");
 	if (access(critic_exe, X_OK) < 0) {
 		say("skipped: no critic program next to the tests (%s) to bring the lab up with", critic_exe);
 		return -1;

@@ -392,12 +392,9 @@ static void test_rtctl_external(void)
 	/* No pidfile: a pid, a stop command and a start command. After the
 	 * restart the old pid is gone and the runtime is found again as the
 	 * process listening on the socket. */
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	CU_ASSERT_FATAL(n > 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	char *start = util_strdup_printf("'%s/critic' --dir '%s' lab up", exe, lab.dir);
+	char bin[PATH_MAX];
+	CU_ASSERT_FATAL(tests_beside("critic", bin, sizeof bin) == 0);
+	char *start = util_strdup_printf("'%s' --dir '%s' lab up", bin, lab.dir);
 	char *stop = util_strdup_printf("kill -TERM %d", (int)lab.containerd_pid);
 	pid_t old = lab.containerd_pid;
 	CU_ASSERT_EQUAL(rtctl_external(&ext, lab.endpoint, old, NULL, start, stop, &e), 0);

@@ -804,17 +804,11 @@ static void test_spec_editing(void)
  * the exit status; output in *out. */
 static int cli(char **out, int argc, char **argv)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char path[PATH_MAX];
 	*out = strdup("");
-	if (n <= 0)
+	if (tests_beside("critic", path, sizeof path) < 0)
 		return -1;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	char *bin = util_strdup_printf("%s/critic", exe);
+	char *bin = strdup(path);
 	char **av = calloc((size_t)argc + 2, sizeof *av);
 	av[0] = bin;
 	for (int i = 0; i < argc; i++)

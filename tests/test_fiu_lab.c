@@ -79,13 +79,8 @@ static int suite_init(void)
 	/* DIR/fiu-NAME beside the integration lab DIR/NAME (not NAME-fiu:
 	 * leftover checks match lab dirs by substring). */
 	snprintf(lab_dir, sizeof lab_dir, "%.2000s/fiu-%.2000s", dirname(parent), basename(name));
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
+	if (tests_beside("critic", critic_exe, sizeof critic_exe) < 0)
 		return -1;
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	snprintf(critic_exe, sizeof critic_exe, "%.4000s/critic", exe);
 	if (geteuid() != 0) {
 		snprintf(skip_why, sizeof skip_why, "needs root (the lab runs containerd)");
 		return 0;

@@ -2,7 +2,6 @@
  * pull advice. Integration: `critic images serve` + a containerd started by hand. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -266,12 +265,8 @@ static void hand_teardown(void)
 static int images_lab_init(void)
 {
 	memset(&H, 0, sizeof H);
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
+	if (tests_beside("critic", H.critic, sizeof H.critic) < 0)
 		return -1;
-	exe[n] = '\0';
-	snprintf(H.critic, sizeof H.critic, "%s/critic", dirname(exe));
 	snprintf(H.dir, sizeof H.dir, "%.150s-hand", tests_lab_dir());
 	snprintf(H.sock, sizeof H.sock, "%s/containerd.sock", H.dir);
 	snprintf(H.bridge, sizeof H.bridge, "crith%05x", (unsigned)getpid() & 0xfffff);

@@ -2,7 +2,6 @@
  * a pod's life, critic's own runner passes against it, and down leaves nothing. */
 #include <CUnit/CUnit.h>
 #include <dirent.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +22,10 @@ static bool lab_ok;
  * process used it (the unit suites before this one do). */
 static int critic_lab(const char *verb, char **out)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
+	char bin[PATH_MAX];
+	if (tests_beside("critic", bin, sizeof bin) < 0)
 		return -1;
-	exe[n] = '\0';
-	char *cmd = util_strdup_printf("'%s/critic' --dir '%s' lab %s", dirname(exe), tests_lab_dir(), verb);
+	char *cmd = util_strdup_printf("'%s' --dir '%s' lab %s", bin, tests_lab_dir(), verb);
 	crit_err e;
 	int rc = util_run_sh(cmd, 300000, out, &e);
 	if (rc < 0 && out)
@@ -263,11 +260,9 @@ static void count_owned(size_t *pods, size_t *ctrs)
 static void run_critic(const char *handler)
 {
 	CU_ASSERT_FATAL(lab_ok);
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	CU_ASSERT_FATAL(n > 0);
-	exe[n] = '\0';
-	char *bin = util_strdup_printf("%s/critic", dirname(exe));
+	char beside[PATH_MAX];
+	CU_ASSERT_FATAL(tests_beside("critic", beside, sizeof beside) == 0);
+	char *bin = strdup(beside);
 	char *cmd = util_strdup_printf("CRITIC_LAB_DIR='%s' '%s' --no-color run%s%s", tests_lab_dir(), bin,
 				       handler ? " --runtime-handler " : "", handler ? handler : "");
 	char *out = NULL;

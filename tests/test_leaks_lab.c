@@ -138,12 +138,8 @@ static void remove_pod(char **id)
 
 static int suite_init(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
+	if (tests_beside("critic", critic_bin, sizeof critic_bin) < 0)
 		return -1;
-	exe[n] = '\0';
-	snprintf(critic_bin, sizeof critic_bin, "%s/critic", dirname(exe));
 	snprintf(lab_dir, sizeof lab_dir, "%s-leaks", tests_lab_dir());
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/critic-leaks-XXXXXX");
 	return mkdtemp(tmpdir) ? 0 : -1;

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,14 +152,8 @@ static const char *junit_xsd(void)
 	}
 	if (util_exists("reports/junit.xsd"))
 		return "reports/junit.xsd";
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(path, sizeof path, "%s/../reports/junit.xsd", dirname(exe));
-		if (util_exists(path))
-			return path;
-	}
+	if (tests_beside("../reports/junit.xsd", path, sizeof path) == 0 && util_exists(path))
+		return path;
 	return NULL;
 }
 
@@ -1178,12 +1171,8 @@ void tests_register_reports(void)
 
 static char *critic_bin(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	return util_strdup_printf("%s/critic", dirname(exe));
+	char p[PATH_MAX];
+	return tests_beside("critic", p, sizeof p) == 0 ? strdup(p) : NULL;
 }
 
 /* `critic run --focus '^runtime/'` with every report: TAP alone on stdout,
@@ -1362,15 +1351,10 @@ static char *src_file(const char *rel)
 			return p;
 		free(p);
 	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *p = util_strdup_printf("%s/../%s", dirname(exe), rel);
-		if (util_exists(p))
-			return p;
-		free(p);
-	}
+	char up[PATH_MAX], p[PATH_MAX];
+	snprintf(up, sizeof up, "../%s", rel);
+	if (tests_beside(up, p, sizeof p) == 0 && util_exists(p))
+		return strdup(p);
 	return NULL;
 }
 

@@ -3,7 +3,6 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -223,12 +222,8 @@ static void stop_remove_pod(char **id)
 
 static int suite_init(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
+	if (tests_beside("critic", critic_bin, sizeof critic_bin) < 0)
 		return -1;
-	exe[n] = '\0';
-	snprintf(critic_bin, sizeof critic_bin, "%s/critic", dirname(exe));
 	snprintf(lab_dir, sizeof lab_dir, "%s-safety", tests_lab_dir());
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/critic-safety-XXXXXX");
 	if (!mkdtemp(tmpdir))

@@ -35,17 +35,10 @@ static const char *src_dir(void)
 			snprintf(dir, sizeof dir, ".");
 		return dir;
 	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char cand[PATH_MAX + 32];
-		snprintf(cand, sizeof cand, "%s/../tests/scenarios", dirname(exe));
-		if (util_exists(cand)) {
-			snprintf(dir, sizeof dir, "%.4000s/..", exe);
-			return dir;
-		}
-	}
+	char cand[PATH_MAX];
+	if (tests_beside("../tests/scenarios", cand, sizeof cand) == 0 && util_exists(cand) &&
+	    tests_beside("..", dir, sizeof dir) == 0)
+		return dir;
 	snprintf(dir, sizeof dir, ".");
 	return dir;
 }
@@ -746,11 +739,8 @@ static void test_lib_loopfs(void)
 		free(report);
 		scn_file_free(f);
 		free(path);
-		char exe[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		CU_ASSERT_FATAL(n > 0);
-		exe[n] = '\0';
-		char *critic = util_strdup_printf("%s/critic", dirname(exe));
+		char critic[PATH_MAX];
+		CU_ASSERT_FATAL(tests_beside("critic", critic, sizeof critic) == 0);
 		CU_ASSERT_EQUAL_FATAL(rtctl_lab_down(rt, &e), 0);
 		char *argv[] = { critic, "--dir", lab_dir, "lab", "up", "--loop-fs", "1G", NULL };
 		char *out = NULL;
@@ -758,7 +748,6 @@ static void test_lib_loopfs(void)
 		if (rc != 0)
 			printf("\n    lab up --loop-fs: %d %s %s", rc, rc < 0 ? e.msg : "", out ? out : "");
 		free(out);
-		free(critic);
 		CU_ASSERT_EQUAL_FATAL(rc, 0);
 		CU_ASSERT_FATAL(lab_status(lab_dir, &info, &e) == 1 && info.loopfs);
 	}

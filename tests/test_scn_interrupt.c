@@ -2,7 +2,6 @@
  * config.toml patched, on a lab of this suite's own: config restored, finally ran, exit 130. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,12 +76,8 @@ static int write_scenario(const char *path, const char *finally_sleep)
 
 static int suite_init(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
+	if (tests_beside("critic", critic_bin, sizeof critic_bin) < 0)
 		return -1;
-	exe[n] = '\0';
-	snprintf(critic_bin, sizeof critic_bin, "%s/critic", dirname(exe));
 	snprintf(lab_dir, sizeof lab_dir, "%s-scn-interrupt", tests_lab_dir());
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/critic-scn-int-XXXXXX");
 	return mkdtemp(tmpdir) ? 0 : -1;

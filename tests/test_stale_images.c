@@ -1,7 +1,6 @@
 /* Integration: a tag the lab's registry re-pushes with new content (critic
  * upgraded, its images rebuilt) is what the next run uses, not the runtime's stale copy. */
 #include <CUnit/CUnit.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,12 +130,8 @@ static void test_stale_tag(void)
 
 void tests_register_stale_images(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(critic_bin, sizeof critic_bin, "%s/critic", dirname(exe));
-	}
+	if (tests_beside("critic", critic_bin, sizeof critic_bin) < 0)
+		critic_bin[0] = '\0';
 	snprintf(lab_dir, sizeof lab_dir, "%s-stale", tests_lab_dir());
 	CU_pSuite s = CU_add_suite("integration/stale-images", NULL, NULL);
 	CU_add_test(s, "a tag re-pushed with new content is pulled again by the next run", test_stale_tag);

@@ -59,6 +59,9 @@ int tests_critic_pods(const char *lab_dir);
 
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
+/* rel beside this test program ("critic", "../profiles") into out: 0, or
+ * -1 when /proc/self/exe cannot be read or out is too small. */
+int tests_beside(const char *rel, char *out, size_t len);
 
 /* Pods and containers made by hand, with just the labels given
  * (tests/labpods.c). Failures are printed; NULL then. */
