@@ -165,6 +165,19 @@ static void size_text(unsigned long long b, char *out, size_t len)
 		snprintf(out, len, "%llu KiB", b >> 10);
 }
 
+/* The lab's loop fs for a fault (see verify), described in r: mount
+ * point, device and its options before the fault. */
+static int find_fs(const char *lab_dir, bool need_mount, fault_fs_result *r, lab_loopfs *p, crit_err *e)
+{
+	int rc = verify(lab_dir, need_mount, p, e);
+	if (rc < 0)
+		return rc;
+	snprintf(r->mount, sizeof r->mount, "%s", p->mount);
+	snprintf(r->dev, sizeof r->dev, "%s", p->dev);
+	snprintf(r->opts_before, sizeof r->opts_before, "%s", p->mounted ? p->sb_opts : "(not mounted)");
+	return 0;
+}
+
 /* ------------------------------------------------------------ read-only */
 
 int fault_fs_make_readonly(const char *lab_dir, const fault_fs_opts *o, fault_fs_result *r, crit_err *e)
@@ -172,12 +185,9 @@ int fault_fs_make_readonly(const char *lab_dir, const fault_fs_opts *o, fault_fs
 	result_init(r, "read-only");
 	int timeout = o && o->ro_timeout_ms > 0 ? o->ro_timeout_ms : 5000;
 	lab_loopfs p;
-	int rc = verify(lab_dir, true, &p, e);
+	int rc = find_fs(lab_dir, true, r, &p, e);
 	if (rc < 0)
 		return rc;
-	snprintf(r->mount, sizeof r->mount, "%s", p.mount);
-	snprintf(r->dev, sizeof r->dev, "%s", p.dev);
-	snprintf(r->opts_before, sizeof r->opts_before, "%s", p.sb_opts);
 	if (p.frozen)
 		return err_set(e, -EBUSY, "read-only fault on %s: it is frozen (critic fs thaw first)", p.mount);
 	if (p.readonly)
@@ -335,12 +345,9 @@ int fault_fs_repair(const char *lab_dir, rtctl *rt, const fault_fs_opts *o, faul
 	result_init(r, "repair");
 	int fsck_ms = o && o->fsck_timeout_ms > 0 ? o->fsck_timeout_ms : 300000;
 	lab_loopfs p;
-	int rc = verify(lab_dir, false, &p, e);
+	int rc = find_fs(lab_dir, false, r, &p, e);
 	if (rc < 0)
 		return rc;
-	snprintf(r->mount, sizeof r->mount, "%s", p.mount);
-	snprintf(r->dev, sizeof r->dev, "%s", p.dev);
-	snprintf(r->opts_before, sizeof r->opts_before, "%s", p.mounted ? p.sb_opts : "(not mounted)");
 	if (rt && (!rtctl_is_lab(rt) || strcmp(rtctl_lab_dir(rt), p.dir) != 0))
 		return err_set(e, -EINVAL, "repair %s: the runtime control given is %s, not the lab in %s", p.mount,
 			       rtctl_describe(rt), p.dir);
@@ -433,12 +440,9 @@ int fault_fs_freeze(const char *lab_dir, fault_fs_result *r, crit_err *e)
 {
 	result_init(r, "freeze");
 	lab_loopfs p;
-	int rc = verify(lab_dir, true, &p, e);
+	int rc = find_fs(lab_dir, true, r, &p, e);
 	if (rc < 0)
 		return rc;
-	snprintf(r->mount, sizeof r->mount, "%s", p.mount);
-	snprintf(r->dev, sizeof r->dev, "%s", p.dev);
-	snprintf(r->opts_before, sizeof r->opts_before, "%s", p.sb_opts);
 	if (p.frozen)
 		return err_set(e, -EALREADY, "freeze %s: critic froze it already", p.mount);
 	cleanup_close int fd = open(p.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -468,11 +472,9 @@ int fault_fs_thaw(const char *lab_dir, fault_fs_result *r, crit_err *e)
 {
 	result_init(r, "thaw");
 	lab_loopfs p;
-	int rc = verify(lab_dir, false, &p, e);
+	int rc = find_fs(lab_dir, false, r, &p, e);
 	if (rc < 0)
 		return rc;
-	snprintf(r->mount, sizeof r->mount, "%s", p.mount);
-	snprintf(r->dev, sizeof r->dev, "%s", p.dev);
 	cleanup_free char *marker = util_strdup_printf("%s/" LAB_LOOPFS_FROZEN, p.dir);
 	if (p.mounted) {
 		cleanup_close int fd = open(p.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -546,11 +548,9 @@ int fault_fs_fill(const char *lab_dir, const fault_fs_opts *o, fault_fs_result *
 	if (geteuid() != 0)
 		return err_set(e, -EPERM, "fill: needs root (a write as root must fail, the ext4 reserve included)");
 	lab_loopfs p;
-	int rc = verify(lab_dir, true, &p, e);
+	int rc = find_fs(lab_dir, true, r, &p, e);
 	if (rc < 0)
 		return rc;
-	snprintf(r->mount, sizeof r->mount, "%s", p.mount);
-	snprintf(r->dev, sizeof r->dev, "%s", p.dev);
 	if (p.frozen)
 		return err_set(e, -EBUSY, "fill %s: it is frozen (writes would hang): thaw it first", p.mount);
 	if (p.readonly)
@@ -642,11 +642,9 @@ int fault_fs_free(const char *lab_dir, fault_fs_result *r, crit_err *e)
 {
 	result_init(r, "free");
 	lab_loopfs p;
-	int rc = verify(lab_dir, true, &p, e);
+	int rc = find_fs(lab_dir, true, r, &p, e);
 	if (rc < 0)
 		return rc;
-	snprintf(r->mount, sizeof r->mount, "%s", p.mount);
-	snprintf(r->dev, sizeof r->dev, "%s", p.dev);
 	if (p.frozen)
 		return err_set(e, -EBUSY, "free %s: it is frozen (unlink would hang): thaw it first", p.mount);
 	cleanup_close int dirfd = open(p.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
