@@ -887,17 +887,25 @@ static int run_exec(scn_call *c, crit_err *e)
 	return 0;
 }
 
-static int run_pull_image(scn_call *c, crit_err *e)
+/* The step's image (a role or a reference) as the spec a call takes. */
+static int image_arg(scn_call *c, char *ref, size_t len, Runtime__V1__ImageSpec *spec, crit_err *e)
 {
 	const char *image;
 	int rc;
-	if ((rc = required(c, "image", &image, e)) < 0)
+	if ((rc = required(c, "image", &image, e)) < 0 || (rc = scn_image_ref(c->x, image, ref, len, e)) < 0)
 		return rc;
+	runtime__v1__image_spec__init(spec);
+	spec->image = ref;
+	return 0;
+}
+
+static int run_pull_image(scn_call *c, crit_err *e)
+{
 	char ref[512];
-	if ((rc = scn_image_ref(c->x, image, ref, sizeof ref, e)) < 0)
+	Runtime__V1__ImageSpec spec;
+	int rc = image_arg(c, ref, sizeof ref, &spec, e);
+	if (rc < 0)
 		return rc;
-	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-	spec.image = ref;
 	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
 	Runtime__V1__PullImageResponse *resp = NULL;
 	req.image = &spec;
@@ -912,15 +920,11 @@ static int run_pull_image(scn_call *c, crit_err *e)
 
 static int run_remove_image(scn_call *c, crit_err *e)
 {
-	const char *image;
-	int rc;
-	if ((rc = required(c, "image", &image, e)) < 0)
-		return rc;
 	char ref[512];
-	if ((rc = scn_image_ref(c->x, image, ref, sizeof ref, e)) < 0)
+	Runtime__V1__ImageSpec spec;
+	int rc = image_arg(c, ref, sizeof ref, &spec, e);
+	if (rc < 0)
 		return rc;
-	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-	spec.image = ref;
 	Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
 	Runtime__V1__RemoveImageResponse *resp = NULL;
 	req.image = &spec;
