@@ -90,7 +90,7 @@ unit: all
 	$(BIN)/critic-tests --unit
 
 # The unit tests under valgrind: zero errors and leaks in critic's code
-# (tests/valgrind.supp names the two one-time allocations of glibc/abseil).
+# (tests/valgrind.supp names what glibc, abseil and gRPC keep for themselves).
 valgrind: all
 	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
 		--suppressions=tests/valgrind.supp $(BIN)/critic-tests --unit
