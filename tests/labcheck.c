@@ -2,6 +2,7 @@
  * nothing" checks: live processes and mounts that name the lab dir, and
  * critic's pods still in its runtime. */
 #include <dirent.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,4 +101,12 @@ int tests_beside(const char *rel, char *out, size_t len)
 	*slash = '\0';
 	int w = snprintf(out, len, "%s/%s", exe, rel);
 	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+void tests_sibling_lab_dir(const char *prefix, char *out, size_t len)
+{
+	char parent[PATH_MAX], name[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", tests_lab_dir());
+	snprintf(name, sizeof name, "%s", tests_lab_dir());
+	snprintf(out, len, "%.2000s/%s-%.2000s", dirname(parent), prefix, basename(name));
 }

@@ -2,7 +2,6 @@
  * containerd restarts, doctor tells the drift, restore brings the file back byte for byte; what SIGHUP does. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -101,11 +100,7 @@ static int suite_init(void)
 {
 	crit_err e;
 	err_clear(&e);
-	/* DIR/config-NAME beside the integration lab DIR/NAME. */
-	char parent[PATH_MAX], name[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", tests_lab_dir());
-	snprintf(name, sizeof name, "%s", tests_lab_dir());
-	snprintf(lab_dir, sizeof lab_dir, "%.2000s/config-%.2000s", dirname(parent), basename(name));
+	tests_sibling_lab_dir("config", lab_dir, sizeof lab_dir);
 	snprintf(run_id, sizeof run_id, "cfglab-%d", (int)getpid());
 	if (rtctl_from_lab(&rt, lab_dir, &e) < 0) {
 		say("runtime control for %s: %s", lab_dir, e.msg);

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -524,11 +523,7 @@ static int suite_init(void)
 {
 	crit_err e;
 	err_clear(&e);
-	/* DIR/fs-NAME beside the integration lab DIR/NAME. */
-	char parent[PATH_MAX], name[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", tests_lab_dir());
-	snprintf(name, sizeof name, "%s", tests_lab_dir());
-	snprintf(lab_dir, sizeof lab_dir, "%.2000s/fs-%.2000s", dirname(parent), basename(name));
+	tests_sibling_lab_dir("fs", lab_dir, sizeof lab_dir);
 	if (geteuid() != 0) {
 		say("skipped: file system faults need root (losetup, mount)");
 		return -1;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <json-c/json.h>
-#include <libgen.h>
 #include <linux/capability.h>
 #include <limits.h>
 #include <signal.h>
@@ -219,13 +218,7 @@ static int suite_init(void)
 {
 	crit_err e;
 	err_clear(&e);
-	/* DIR/fault-NAME beside the integration lab DIR/NAME: not NAME-fault,
-	 * whose path would contain the other lab's (checks for leftovers
-	 * match lab dirs by substring). */
-	char parent[PATH_MAX], name[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", tests_lab_dir());
-	snprintf(name, sizeof name, "%s", tests_lab_dir());
-	snprintf(lab_dir, sizeof lab_dir, "%.2000s/fault-%.2000s", dirname(parent), basename(name));
+	tests_sibling_lab_dir("fault", lab_dir, sizeof lab_dir);
 	if (rtctl_from_lab(&rt, lab_dir, &e) < 0) {
 		say("runtime control for %s: %s", lab_dir, e.msg);
 		return -1;

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,12 +72,7 @@ static bool toml_value(const char *text, const char *key, char *out, size_t len)
 
 static int suite_init(void)
 {
-	char parent[PATH_MAX], name[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", tests_lab_dir());
-	snprintf(name, sizeof name, "%s", tests_lab_dir());
-	/* DIR/fiu-NAME beside the integration lab DIR/NAME (not NAME-fiu:
-	 * leftover checks match lab dirs by substring). */
-	snprintf(lab_dir, sizeof lab_dir, "%.2000s/fiu-%.2000s", dirname(parent), basename(name));
+	tests_sibling_lab_dir("fiu", lab_dir, sizeof lab_dir);
 	if (tests_beside("critic", critic_exe, sizeof critic_exe) < 0)
 		return -1;
 	if (geteuid() != 0) {

@@ -2,7 +2,6 @@
  * names its exact errors), a good file's step list, durations, references; then the library run on a lab. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -629,10 +628,7 @@ static int lab_init(void)
 {
 	crit_err e;
 	err_clear(&e);
-	char parent[PATH_MAX], name[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", tests_lab_dir());
-	snprintf(name, sizeof name, "%s", tests_lab_dir());
-	snprintf(lab_dir, sizeof lab_dir, "%.2000s/scn-%.2000s", dirname(parent), basename(name));
+	tests_sibling_lab_dir("scn", lab_dir, sizeof lab_dir);
 	if (rtctl_from_lab(&rt, lab_dir, &e) < 0 || rtctl_start(rt, &e) < 0) {
 		printf("\n    lab up in %s: %s", lab_dir, e.msg);
 		return -1;

@@ -59,6 +59,10 @@ int tests_critic_pods(const char *lab_dir);
 
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
+/* DIR/PREFIX-NAME beside the integration lab DIR/NAME, for a suite's own
+ * lab: not NAME-PREFIX, whose path would contain the other lab's (the
+ * leftover checks match lab dirs by substring). */
+void tests_sibling_lab_dir(const char *prefix, char *out, size_t len);
 /* rel beside this test program ("critic", "../profiles") into out: 0, or
  * -1 when /proc/self/exe cannot be read or out is too small. */
 int tests_beside(const char *rel, char *out, size_t len);
