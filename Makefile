@@ -36,7 +36,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 IMG_SRC := $(wildcard images/*.c)
 IMG_BIN := $(IMG_SRC:images/%.c=$(BUILD)/images/%)
 
-.PHONY: all test unit valgrind deps clean run help
+.PHONY: all test unit valgrind deps clean test-clean run help
 all: $(BIN)/critic $(BIN)/critic-tests $(IMG_BIN)
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo "make asan       the unit tests built with ASan + UBSan (build-asan/), leaks checked"
 	@echo "make fuzz       each libFuzzer target for FUZZ_SECONDS (60); make fuzz-smoke: 10 s each"
 	@echo "make clean      remove build output"
+	@echo "make test-clean take down and remove the labs make test left under /var/lib/critic"
 
 # One protoc-c run makes both files (grouped target).
 $(GEN)/cri.pb-c.c $(GEN)/cri.pb-c.h &: harness/cri.proto
@@ -107,6 +108,19 @@ deps:
 
 clean:
 	rm -rf $(BUILD) $(BIN)
+
+# The labs make test brought up keep their directories (images built, so
+# the next run starts sooner). test-clean takes each down and removes it;
+# a lab that does not come down is left, and said so.
+TEST_LABS = $(wildcard /var/lib/critic/*test-lab*)
+test-clean: $(BIN)/critic
+	@for d in $(TEST_LABS); do \
+		if $(BIN)/critic --dir "$$d" lab down >/dev/null 2>&1; then \
+			rm -rf --one-file-system "$$d" && echo "removed $$d"; \
+		else \
+			echo "left $$d: critic --dir $$d lab down failed"; \
+		fi; \
+	done
 
 # libfiu faults in crun: critic's preload library and the OCI runtime wrapper
 # the lab's crun-fiu handler runs (fault/preload/ stays out of libcritic.a).
