@@ -114,6 +114,7 @@ clean:
 # a lab that does not come down is left, and said so.
 TEST_LABS = $(wildcard /var/lib/critic/*test-lab*)
 test-clean: $(BIN)/critic
+	@$(if $(TEST_LABS),,echo "no test labs under /var/lib/critic")
 	@for d in $(TEST_LABS); do \
 		if $(BIN)/critic --dir "$$d" lab down >/dev/null 2>&1; then \
 			rm -rf --one-file-system "$$d" && echo "removed $$d"; \
