@@ -110,3 +110,16 @@ void tests_sibling_lab_dir(const char *prefix, char *out, size_t len)
 	snprintf(name, sizeof name, "%s", tests_lab_dir());
 	snprintf(out, len, "%.2000s/%s-%.2000s", dirname(parent), prefix, basename(name));
 }
+
+int tests_lab_cmd(const char *critic_bin, const char *lab_dir, const char *what, int timeout_ms)
+{
+	char *argv[] = { (char *)critic_bin, "--dir", (char *)lab_dir, "lab", (char *)what, NULL };
+	char *out = NULL;
+	crit_err e;
+	err_clear(&e);
+	int rc = util_run(argv, timeout_ms, &out, &e);
+	if (rc != 0)
+		printf("\n    critic lab %s: rc %d: %s", what, rc, out ? out : e.msg);
+	free(out);
+	return rc;
+}

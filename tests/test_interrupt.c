@@ -33,16 +33,9 @@ static int critic_cmd(char *const argv[], int timeout_ms, char **out)
 	return rc;
 }
 
-/* `critic --dir DIR lab up|down`, never lab_up in this process (it uses gRPC). */
 static int lab_cmd(const char *what, int timeout_ms)
 {
-	char *argv[] = { critic_bin, "--dir", lab_dir, "lab", (char *)what, NULL };
-	char *out = NULL;
-	int rc = critic_cmd(argv, timeout_ms, &out);
-	if (rc != 0)
-		printf("\n    critic lab %s: rc %d: %s", what, rc, out ? out : "");
-	free(out);
-	return rc;
+	return tests_lab_cmd(critic_bin, lab_dir, what, timeout_ms);
 }
 
 /* `critic run` of the container and pod tests, in the background. */

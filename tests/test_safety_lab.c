@@ -45,19 +45,9 @@ static void say(const char *line)
 	fflush(stdout);
 }
 
-/* `critic --dir DIR lab up|down`: lab_up/lab_down fork CRI children, which
- * gRPC does not survive in a process that already used it (this one). */
 static int lab_cmd(const char *what, int timeout_ms)
 {
-	char *argv[] = { critic_bin, "--dir", lab_dir, "lab", (char *)what, NULL };
-	char *out = NULL;
-	crit_err e;
-	err_clear(&e);
-	int rc = util_run(argv, timeout_ms, &out, &e);
-	if (rc != 0)
-		printf("\n    critic lab %s: rc %d: %s", what, rc, out ? out : e.msg);
-	free(out);
-	return rc;
+	return tests_lab_cmd(critic_bin, lab_dir, what, timeout_ms);
 }
 
 typedef tests_kv kv;

@@ -59,6 +59,10 @@ int tests_critic_pods(const char *lab_dir);
 
 /* The lab directory integration tests use (not the user's default lab). */
 const char *tests_lab_dir(void);
+/* `critic --dir LAB lab up|down` in a child process: a test process that
+ * used gRPC must not fork the lab's CRI helpers itself. Its exit code; the
+ * output is printed when it fails. */
+int tests_lab_cmd(const char *critic_bin, const char *lab_dir, const char *what, int timeout_ms);
 /* DIR/PREFIX-NAME beside the integration lab DIR/NAME, for a suite's own
  * lab: not NAME-PREFIX, whose path would contain the other lab's (the
  * leftover checks match lab dirs by substring). */
