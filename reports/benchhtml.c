@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,11 +45,17 @@ static void meta_row(strbuf *sb, const char *k, const char *v)
 	REP_PUT(sb, "</td></tr>\n");
 }
 
-static void not_measured(strbuf *sb, const char *how)
+/* A part's section opened; when the run left the part out (measured is
+ * false) it says so, is closed, and false is returned. */
+static bool section(strbuf *sb, const char *id, const char *title, bool measured, const char *how)
 {
+	sb_printf(sb, "<section id=\"%s\"><h2>%s</h2>\n", id, title);
+	if (measured)
+		return true;
 	REP_PUT(sb, "<p class=\"legend\">not measured in this run (");
 	esc(sb, how);
-	REP_PUT(sb, ")</p>\n");
+	REP_PUT(sb, ")</p>\n</section>\n");
+	return false;
 }
 
 static void header(strbuf *sb, json_object *b)
@@ -75,12 +82,8 @@ static void header(strbuf *sb, json_object *b)
 static void conformance(strbuf *sb, json_object *b)
 {
 	json_object *c = jget(b, "conformance");
-	REP_PUT(sb, "<section id=\"conformance\"><h2>Conformance run</h2>\n");
-	if (!c) {
-		not_measured(sb, "--conformance LOG");
-		REP_PUT(sb, "</section>\n");
+	if (!section(sb, "conformance", "Conformance run", c, "--conformance LOG"))
 		return;
-	}
 	sb_printf(sb,
 		  "<div class=\"counts\"><span class=\"badge v-pass\">%d passed</span><span class=\"badge v-fail\">%d "
 		  "failed</span><span class=\"badge v-skip\">%d skipped</span> %d tests, exit %d</div>\n",
@@ -120,37 +123,19 @@ static size_t method_stats(json_object *rpcs, rep_method_stat *st, size_t max)
 static void lifecycle(strbuf *sb, json_object *b)
 {
 	json_object *l = jget(b, "lifecycle");
-	REP_PUT(sb, "<section id=\"latency\"><h2>Per-RPC latency</h2>\n");
-	if (!l) {
-		not_measured(sb, "--no-lifecycle");
-		REP_PUT(sb, "</section>\n");
+	if (!section(sb, "latency", "Per-RPC latency", l, "--no-lifecycle"))
 		return;
-	}
 	sb_printf(sb, "<p class=\"legend\">%d pods × %d container(s), %d concurrent workers, %.1f s</p>\n",
 		  (int)jnum(l, "pods"), (int)jnum(l, "containers_per_pod"), (int)jnum(l, "workers"), jnum(l, "wall_s"));
 	rep_method_stat st[32];
 	json_object *rpcs = jget(l, "rpcs");
 	size_t n = method_stats(rpcs, st, 32);
 	rep_svg_latency(sb, st, n);
-	REP_PUT(sb, "<table class=\"lat\"><thead><tr><th>RPC</th><th>calls</th><th>errors</th><th>p50</th><th>p95</th>"
-		      "<th>p99</th><th>max</th><th>mean</th><th>ops/s</th></tr></thead><tbody>\n");
-	for (size_t i = 0; i < n; i++) {
-		char v[5][32];
-		rep_fmt_us(v[0], sizeof v[0], st[i].p50_us);
-		rep_fmt_us(v[1], sizeof v[1], st[i].p95_us);
-		rep_fmt_us(v[2], sizeof v[2], st[i].p99_us);
-		rep_fmt_us(v[3], sizeof v[3], st[i].max_us);
-		rep_fmt_us(v[4], sizeof v[4], st[i].mean_us);
-		REP_PUT(sb, "<tr><td>");
-		esc(sb, st[i].method);
-		sb_printf(sb,
-			  "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%s</td>"
-			  "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s"
-			  "</td><td class=\"num\">%.1f</td></tr>\n",
-			  st[i].count, st[i].errors, v[0], v[1], v[2], v[3], v[4],
-			  jnum(jget(rpcs, st[i].method), "ops_per_s"));
-	}
-	REP_PUT(sb, "</tbody></table>\n</section>\n");
+	double ops[32];
+	for (size_t i = 0; i < n; i++)
+		ops[i] = jnum(jget(rpcs, st[i].method), "ops_per_s");
+	rep_latency_table(sb, st, n, ops);
+	REP_PUT(sb, "</section>\n");
 }
 
 typedef struct {
@@ -229,13 +214,9 @@ static void line_chart(strbuf *sb, const char *cls, const char *title, const cha
 static void growth(strbuf *sb, json_object *b)
 {
 	json_object *g = jget(b, "grow");
-	REP_PUT(sb, "<section id=\"growth\"><h2>Cost growth with the number of pods</h2>\n");
 	size_t n = g && json_object_is_type(g, json_type_array) ? json_object_array_length(g) : 0;
-	if (!n) {
-		not_measured(sb, "--grow N,N,…");
-		REP_PUT(sb, "</section>\n");
+	if (!section(sb, "growth", "Cost growth with the number of pods", n, "--grow N,N,…"))
 		return;
-	}
 	if (n > MAX_POINTS)
 		n = MAX_POINTS;
 	double x[MAX_POINTS];
@@ -271,13 +252,9 @@ static void growth(strbuf *sb, json_object *b)
 static void overhead(strbuf *sb, json_object *b)
 {
 	json_object *o = jget(b, "overhead"), *p = jget(b, "proxy");
-	REP_PUT(sb, "<section id=\"overhead\"><h2>critic's own cost per call</h2>\n");
 	size_t n = o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
-	if (!n) {
-		not_measured(sb, "--overhead");
-		REP_PUT(sb, "</section>\n");
+	if (!section(sb, "overhead", "critic's own cost per call", n, "--overhead"))
 		return;
-	}
 	REP_PUT(sb, "<p class=\"legend\">encode + gRPC + decode against an in-process server that answers at once, "
 		      "against a raw gRPC call loop on the same server (p50)</p>\n<table class=\"lat\"><thead><tr>"
 		      "<th>method</th><th>calls</th><th>raw</th><th>critic</th><th>ratio</th><th>added</th></tr></thead>"
@@ -318,12 +295,8 @@ static void overhead(strbuf *sb, json_object *b)
 static void faults(strbuf *sb, json_object *b)
 {
 	json_object *f = jget(b, "faults");
-	REP_PUT(sb, "<section id=\"faults\"><h2>Fault detection</h2>\n");
-	if (!f) {
-		not_measured(sb, "--faults K, lab only");
-		REP_PUT(sb, "</section>\n");
+	if (!section(sb, "faults", "Fault detection", f, "--faults K, lab only"))
 		return;
-	}
 	sb_printf(sb, "<p class=\"legend\">%d × SIGKILL of the runtime; target: noticed within %d ms (%s)</p>\n",
 		  (int)jnum(f, "repetitions"), (int)jnum(f, "target_down_ms"),
 		  json_object_get_boolean(jget(f, "target_met")) ? "met" : "NOT met");

@@ -554,12 +554,15 @@ static void tests_table(strbuf *sb, const tst_summary *sum)
 	REP_PUT(sb, "</tbody></table></section>\n");
 }
 
-static void latency_table(strbuf *sb, const rep_method_stat *st, size_t n)
+void rep_latency_table(strbuf *sb, const rep_method_stat *st, size_t n, const double *ops_per_s)
 {
 	if (!n)
 		return;
 	REP_PUT(sb, "<table class=\"lat\"><thead><tr><th>method</th><th>calls</th><th>not OK</th><th>p50</th>"
-		      "<th>p95</th><th>p99</th><th>max</th><th>mean</th></tr></thead><tbody>\n");
+		      "<th>p95</th><th>p99</th><th>max</th><th>mean</th>");
+	if (ops_per_s)
+		REP_PUT(sb, "<th>ops/s</th>");
+	REP_PUT(sb, "</tr></thead><tbody>\n");
 	for (size_t i = 0; i < n; i++) {
 		char v[5][32];
 		rep_fmt_us(v[0], sizeof v[0], st[i].p50_us);
@@ -572,8 +575,11 @@ static void latency_table(strbuf *sb, const rep_method_stat *st, size_t n)
 		sb_printf(sb,
 			  "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%s</td>"
 			  "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
-			  "<td class=\"num\">%s</td></tr>\n",
+			  "<td class=\"num\">%s</td>",
 			  st[i].count, st[i].errors, v[0], v[1], v[2], v[3], v[4]);
+		if (ops_per_s)
+			sb_printf(sb, "<td class=\"num\">%.1f</td>", ops_per_s[i]);
+		REP_PUT(sb, "</tr>\n");
 	}
 	REP_PUT(sb, "</tbody></table>\n");
 }
@@ -813,7 +819,7 @@ int rep_html_scn(const tst_summary *sum, const rep_scn_set *scn, strbuf *sb, cri
 		rep_svg_durations(sb, sum);
 		REP_PUT(sb, "</section>\n<section id=\"latency\"><h2>CRI call latency</h2>\n");
 		rep_svg_latency(sb, st, n_st);
-		latency_table(sb, st, n_st);
+		rep_latency_table(sb, st, n_st, NULL);
 		REP_PUT(sb, "</section>\n");
 	}
 	if ((rc = scenarios_section(sb, scn, e)) < 0) {

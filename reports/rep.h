@@ -157,6 +157,9 @@ extern const char rep_html_css[];
 void rep_fmt_us(char *buf, size_t len, int64_t us);
 /* Smallest 1, 2 or 5 times a power of ten that is >= v (v > 0). */
 double rep_nice_ceil(double v);
+/* Per method: calls, not OK, p50, p95, p99, max, mean; an ops/s column
+ * too when ops_per_s (one value per method) is given. */
+void rep_latency_table(strbuf *sb, const rep_method_stat *st, size_t n, const double *ops_per_s);
 
 /* critic bench's figures (the document --json writes) as one self-contained
  * page (reports/benchhtml.c): the conformance run, per-RPC latency as a
