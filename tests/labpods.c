@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cri.h"
+#include "lab.h"
 #include "tests.h"
 #include "util.h"
 
@@ -121,4 +122,24 @@ char *tests_run_sleeper(cri_conn *c, const char *pod_id, const tests_pod *p, con
 		say(e.msg);
 	cri_free(sresp);
 	return id;
+}
+
+int tests_pull_lab_image(struct cri_conn *c, const struct lab_info *lab, const char *role, char *ref, size_t len)
+{
+	crit_err e;
+	err_clear(&e);
+	if (lab_image_ref(lab, role, ref, len) < 0) {
+		printf("\n    the lab has no %s image", role);
+		return -1;
+	}
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = ref;
+	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	Runtime__V1__PullImageResponse *resp = NULL;
+	req.image = &spec;
+	int rc = CRI_CALL_T(c, PullImage, &req, &resp, 120000, &e);
+	if (rc < 0)
+		say(e.msg);
+	cri_free(resp);
+	return rc < 0 ? -1 : 0;
 }

@@ -242,17 +242,7 @@ static void test_lab_up_after(void)
 	err_clear(&e);
 	CU_ASSERT_EQUAL_FATAL(lab_status(lab_dir, &lab, &e), 1);
 	CU_ASSERT_EQUAL_FATAL(cri_connect(&conn, lab.endpoint, NULL, 20000, &e), 0);
-	CU_ASSERT_EQUAL_FATAL(lab_image_ref(&lab, "busybox", busybox, sizeof busybox), 0);
-	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-	spec.image = busybox;
-	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-	Runtime__V1__PullImageResponse *resp = NULL;
-	req.image = &spec;
-	rc = CRI_CALL_T(conn, PullImage, &req, &resp, 120000, &e);
-	if (rc < 0)
-		say(e.msg);
-	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	cri_free(resp);
+	CU_ASSERT_EQUAL_FATAL(tests_pull_lab_image(conn, &lab, "busybox", busybox, sizeof busybox), 0);
 }
 
 /* A disruptive scenario that only asks Version. */

@@ -91,6 +91,11 @@ char *tests_run_pod(struct cri_conn *c, const tests_pod *p);
 char *tests_run_sleeper(struct cri_conn *c, const char *pod_id, const tests_pod *p, const char *image,
 			const char *name, const tests_kv *labels, size_t n_labels);
 
+/* Pull the lab's image of role (busybox…) into the runtime behind c; its
+ * reference into ref. 0, or -1 with the reason printed. */
+struct lab_info;
+int tests_pull_lab_image(struct cri_conn *c, const struct lab_info *lab, const char *role, char *ref, size_t len);
+
 /* A critic command in the background (tests/child.c), its stdout and
  * stderr read through a pipe. */
 typedef struct tests_child {
